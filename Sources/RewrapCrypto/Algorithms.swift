@@ -1,0 +1,38 @@
+import COpenSSL
+
+/// Algorithms fetched once per process. OpenSSL 3 fetches implicitly (and takes locks) every
+/// time a legacy `EVP_aes_256_gcm()`-style handle or a name is passed on a hot path;
+/// openssl-perf.md measured that as the main scaling loss, so every context in this module is
+/// built from these prefetched handles.
+final class Algorithms: @unchecked Sendable {
+    static let shared = Algorithms()
+
+    let aes256GCM: OpaquePointer
+    let hmac: OpaquePointer
+    let sha256: OpaquePointer
+    let sha1: OpaquePointer
+
+    private init() {
+        guard let gcm = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil),
+              let mac = EVP_MAC_fetch(nil, "HMAC", nil),
+              let sha256 = EVP_MD_fetch(nil, "SHA2-256", nil),
+              let sha1 = EVP_MD_fetch(nil, "SHA1", nil)
+        else { fatalError("OpenSSL default provider is missing AES-256-GCM, HMAC, SHA-256 or SHA-1") }
+        self.aes256GCM = gcm
+        self.hmac = mac
+        self.sha256 = sha256
+        self.sha1 = sha1
+    }
+}
+
+/// Process-lifetime C strings for `OSSL_PARAM` keys and values: OpenSSL keeps the pointers, so
+/// a Swift `String` bridged for one call would dangle (openssl-perf.md, build notes).
+enum CStrings {
+    nonisolated(unsafe) static let digest = strdup(OSSL_MAC_PARAM_DIGEST)!
+    nonisolated(unsafe) static let sha256 = strdup("SHA2-256")!
+}
+
+/// Version of the libcrypto actually loaded, for reports.
+public enum OpenSSLInfo {
+    public static var version: String { String(cString: OpenSSL_version(OPENSSL_VERSION)) }
+}

@@ -1,0 +1,349 @@
+import COpenSSL
+
+/// One thread's OpenSSL contexts. openssl-perf.md's tuned pipeline: every context is created
+/// once from prefetched algorithms and reused; contexts bound to a key (RSA decrypt, ECDH
+/// derive, RSA encrypt to a client) are cached per key. A worker is not thread-safe: each
+/// thread uses its own (the engine's worker pool hands them out). All inputs and outputs are
+/// caller buffers passed through as pointers.
+public final class CryptoWorker {
+    private let mac: OpaquePointer      // EVP_MAC_CTX, HMAC with SHA-256 set once
+    private let gcmOpen: OpaquePointer  // EVP_CIPHER_CTX, AES-256-GCM decrypt, cipher set once
+    private let gcmSeal: OpaquePointer  // EVP_CIPHER_CTX, AES-256-GCM encrypt, cipher set once
+    private var decryptContexts: [UInt64: OpaquePointer] = [:]
+    private var deriveContexts: [UInt64: OpaquePointer] = [:]
+    private var encryptContexts: [UInt64: OpaquePointer] = [:]
+    /// RSA decrypt output lands here first (OpenSSL wants a modulus-sized buffer), then only
+    /// the plaintext is copied out; wiped after every use.
+    private let rsaScratch = SecureBytes(count: 1024)
+    /// HKDF pseudo-random key.
+    private let prk = SecureBytes(count: 32)
+    private static let maxCachedContexts = 128
+
+    public init() {
+        let algorithms = Algorithms.shared
+        guard let macCtx = EVP_MAC_CTX_new(algorithms.hmac),
+              let open = EVP_CIPHER_CTX_new(),
+              let seal = EVP_CIPHER_CTX_new()
+        else { fatalError("OpenSSL could not allocate a context") }
+        var params = [
+            OSSL_PARAM_construct_utf8_string(CStrings.digest, CStrings.sha256, 0),
+            OSSL_PARAM_construct_end(),
+        ]
+        guard EVP_MAC_CTX_set_params(macCtx, &params) == 1,
+              EVP_DecryptInit_ex2(open, algorithms.aes256GCM, nil, nil, nil) == 1,
+              EVP_EncryptInit_ex2(seal, algorithms.aes256GCM, nil, nil, nil) == 1
+        else { fatalError("OpenSSL could not set up HMAC-SHA256 / AES-256-GCM") }
+        mac = macCtx
+        gcmOpen = open
+        gcmSeal = seal
+    }
+
+    deinit {
+        EVP_MAC_CTX_free(mac)
+        EVP_CIPHER_CTX_free(gcmOpen)
+        EVP_CIPHER_CTX_free(gcmSeal)
+        for ctx in decryptContexts.values { EVP_PKEY_CTX_free(ctx) }
+        for ctx in deriveContexts.values { EVP_PKEY_CTX_free(ctx) }
+        for ctx in encryptContexts.values { EVP_PKEY_CTX_free(ctx) }
+    }
+
+    // MARK: RSA-OAEP (SHA-1, MGF1-SHA-1, empty label): OpenTDF's `wrapped` KAO and RSA clients
+
+    /// Decrypts `ciphertext` with `key` into `output`; returns the plaintext length.
+    /// Every failure, including a plaintext too long for `output`, is `.decryptionFailed`.
+    public func rsaOAEPDecrypt(
+        _ ciphertext: UnsafeRawBufferPointer, with key: PrivateKey, into output: UnsafeMutableRawBufferPointer
+    ) throws(CryptoError) -> Int {
+        guard case .rsa(let bits) = key.algorithm, ciphertext.count == bits / 8 else { throw .decryptionFailed }
+        let ctx = try decryptContext(for: key)
+        var length = rsaScratch.count
+        let ok = EVP_PKEY_decrypt(
+            ctx, rsaScratch.base.assumingMemoryBound(to: UInt8.self), &length,
+            ciphertext.baseAddress!.assumingMemoryBound(to: UInt8.self), ciphertext.count)
+        defer { OPENSSL_cleanse(rsaScratch.base, rsaScratch.count) }
+        guard ok == 1 else {
+            CryptoError.clearQueue()
+            throw .decryptionFailed
+        }
+        guard length <= output.count else { throw .decryptionFailed }
+        if length > 0 { output.baseAddress!.copyMemory(from: rsaScratch.base, byteCount: length) }
+        return length
+    }
+
+    /// Encrypts `plaintext` to `key`; the result is the modulus length.
+    public func rsaOAEPEncrypt(_ plaintext: UnsafeRawBufferPointer, to key: PublicKey) throws(CryptoError) -> [UInt8] {
+        guard case .rsa(let bits) = key.algorithm else { throw .invalidKey("not an RSA key") }
+        let ctx = try encryptContext(for: key)
+        var failed = false
+        let result = [UInt8](unsafeUninitializedCapacity: bits / 8) { buffer, count in
+            var length = buffer.count
+            if EVP_PKEY_encrypt(
+                ctx, buffer.baseAddress, &length,
+                plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), plaintext.count) == 1 {
+                count = length
+            } else {
+                count = 0
+                failed = true
+            }
+        }
+        guard !failed else { throw CryptoError.openSSLFailure("RSA-OAEP encrypt") }
+        return result
+    }
+
+    // MARK: ECDH
+
+    /// `Z` = x-coordinate of `key` × `peer`, written to `output` (exactly the coordinate size).
+    /// The peer must be on the key's curve; `peer` objects come from `PublicKey` parsers that
+    /// already checked the point, so the redundant full validation is skipped (the order
+    /// multiplication it adds halves throughput, openssl-perf.md §b).
+    public func ecdh(_ key: PrivateKey, peer: PublicKey, into output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
+        guard case .ec(let curve) = key.algorithm, peer.algorithm == key.algorithm else { throw .invalidPoint }
+        try derive(key, peer: peer.pkey, curve: curve, into: output)
+    }
+
+    /// ECDH with a peer given as an encoded SEC1 point on the key's curve (the hot path of an
+    /// `ec-wrapped` KAO): decode with the fast template copy, derive, release.
+    public func ecdh(
+        _ key: PrivateKey, peerPoint: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws(CryptoError) {
+        guard case .ec(let curve) = key.algorithm else { throw .invalidPoint }
+        let peer = try decodePoint(peerPoint, template: key.pkey, curve: curve)
+        defer { EVP_PKEY_free(peer) }
+        try derive(key, peer: peer, curve: curve, into: output)
+    }
+
+    private func derive(_ key: PrivateKey, peer: OpaquePointer, curve: Curve, into output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
+        guard output.count == curve.coordinateByteCount else { throw .invalidLength("ECDH output") }
+        let ctx = try deriveContext(for: key)
+        guard EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) == 1 else {
+            CryptoError.clearQueue()
+            throw .invalidPoint
+        }
+        var length = output.count
+        guard EVP_PKEY_derive(ctx, output.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) == 1,
+              length == output.count
+        else {
+            CryptoError.clearQueue()
+            throw .decryptionFailed
+        }
+    }
+
+    // MARK: HMAC-SHA256 and HKDF-SHA256
+
+    /// HMAC-SHA256(key, message) into the 32-byte `output`.
+    public func hmacSHA256(
+        key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws(CryptoError) {
+        guard output.count == 32 else { throw .invalidLength("HMAC-SHA256 output") }
+        var length = 0
+        let ok = EVP_MAC_init(mac, key.baseAddress?.assumingMemoryBound(to: UInt8.self), key.count, nil) == 1
+            && EVP_MAC_update(mac, message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count) == 1
+            && EVP_MAC_final(mac, output.baseAddress!.assumingMemoryBound(to: UInt8.self), &length, 32) == 1
+        guard ok, length == 32 else { throw CryptoError.openSSLFailure("HMAC-SHA256") }
+    }
+
+    /// HKDF-SHA256 (RFC 5869) with L ≤ 32: one extract and one expand block, done by hand on the
+    /// reused HMAC context (OpenSSL 3.0's EVP_KDF refetches HMAC and SHA-256 per call).
+    public func hkdfSHA256(
+        inputKeyMaterial ikm: UnsafeRawBufferPointer, salt: UnsafeRawBufferPointer,
+        info: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+        into output: UnsafeMutableRawBufferPointer
+    ) throws(CryptoError) {
+        guard output.count > 0, output.count <= 32 else { throw .invalidLength("HKDF output (1…32 bytes)") }
+        let prkBuffer = prk.slice(0..<32)
+        defer { prk.wipe() }
+        try hmacSHA256(key: salt, message: ikm, into: prkBuffer)
+        var counter: UInt8 = 1
+        var length = 0
+        let ok = EVP_MAC_init(mac, prk.base.assumingMemoryBound(to: UInt8.self), 32, nil) == 1
+            && EVP_MAC_update(mac, info.baseAddress?.assumingMemoryBound(to: UInt8.self), info.count) == 1
+            && EVP_MAC_update(mac, &counter, 1) == 1
+            && EVP_MAC_final(mac, prk.base.assumingMemoryBound(to: UInt8.self), &length, 32) == 1
+        guard ok else { throw CryptoError.openSSLFailure("HKDF expand") }
+        output.baseAddress!.copyMemory(from: prk.base, byteCount: output.count)
+    }
+
+    // MARK: AES-256-GCM, layout nonce(12) ‖ ciphertext ‖ tag(16), no AAD
+
+    public static let gcmNonceByteCount = 12
+    public static let gcmTagByteCount = 16
+    public static let gcmOverhead = gcmNonceByteCount + gcmTagByteCount
+
+    /// Opens `sealed` (= nonce ‖ ciphertext ‖ tag) with the 32-byte `key` into `output`
+    /// (exactly the ciphertext length). Any failure is `.decryptionFailed`.
+    public func aesGCMOpen(
+        key: UnsafeRawBufferPointer, sealed: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws(CryptoError) {
+        let ciphertextLength = sealed.count - Self.gcmOverhead
+        guard key.count == 32, ciphertextLength >= 0, output.count == ciphertextLength else {
+            throw .decryptionFailed
+        }
+        let base = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        var produced: Int32 = 0
+        var finalLength: Int32 = 0
+        let tag = UnsafeMutableRawPointer(mutating: base + Self.gcmNonceByteCount + ciphertextLength)
+        let ok = EVP_DecryptInit_ex2(gcmOpen, nil, key.baseAddress!.assumingMemoryBound(to: UInt8.self), base, nil) == 1
+            && (ciphertextLength == 0
+                || EVP_DecryptUpdate(gcmOpen, out, &produced, base + Self.gcmNonceByteCount, Int32(ciphertextLength)) == 1)
+            && EVP_CIPHER_CTX_ctrl(gcmOpen, EVP_CTRL_GCM_SET_TAG, Int32(Self.gcmTagByteCount), tag) == 1
+            && EVP_DecryptFinal_ex(gcmOpen, out.map { $0 + Int(produced) }, &finalLength) == 1
+        guard ok else {
+            CryptoError.clearQueue()
+            if let out { OPENSSL_cleanse(out, output.count) }
+            throw .decryptionFailed
+        }
+    }
+
+    /// Seals `plaintext` under the 32-byte `key` with `nonce` into `output`
+    /// (= nonce ‖ ciphertext ‖ tag, `plaintext.count + 28` bytes).
+    public func aesGCMSeal(
+        key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws(CryptoError) {
+        guard key.count == 32, nonce.count == Self.gcmNonceByteCount,
+              output.count == plaintext.count + Self.gcmOverhead
+        else { throw .invalidLength("AES-256-GCM seal buffers") }
+        let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        if UnsafeRawPointer(out) != nonce.baseAddress {
+            out.update(from: nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), count: Self.gcmNonceByteCount)
+        }
+        var produced: Int32 = 0
+        var finalLength: Int32 = 0
+        let body = out + Self.gcmNonceByteCount
+        let ok = EVP_EncryptInit_ex2(gcmSeal, nil, key.baseAddress!.assumingMemoryBound(to: UInt8.self), out, nil) == 1
+            && (plaintext.count == 0
+                || EVP_EncryptUpdate(gcmSeal, body, &produced,
+                                     plaintext.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(plaintext.count)) == 1)
+            && EVP_EncryptFinal_ex(gcmSeal, body + Int(produced), &finalLength) == 1
+            && EVP_CIPHER_CTX_ctrl(gcmSeal, EVP_CTRL_GCM_GET_TAG, Int32(Self.gcmTagByteCount), body + plaintext.count) == 1
+        guard ok else { throw CryptoError.openSSLFailure("AES-256-GCM seal") }
+    }
+
+    // MARK: Contexts bound to keys
+
+    private func decryptContext(for key: PrivateKey) throws(CryptoError) -> OpaquePointer {
+        if let ctx = decryptContexts[key.serial] { return ctx }
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, key.pkey, nil) else { throw .openSSL("EVP_PKEY_CTX_new") }
+        let sha1 = Algorithms.shared.sha1
+        guard EVP_PKEY_decrypt_init(ctx) == 1,
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1,
+              EVP_PKEY_CTX_set_rsa_oaep_md(ctx, sha1) == 1,
+              EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, sha1) == 1
+        else {
+            EVP_PKEY_CTX_free(ctx)
+            throw CryptoError.openSSLFailure("RSA-OAEP decrypt setup")
+        }
+        Self.insert(ctx, for: key.serial, into: &decryptContexts)
+        return ctx
+    }
+
+    private func encryptContext(for key: PublicKey) throws(CryptoError) -> OpaquePointer {
+        if let ctx = encryptContexts[key.serial] { return ctx }
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, key.pkey, nil) else { throw .openSSL("EVP_PKEY_CTX_new") }
+        let sha1 = Algorithms.shared.sha1
+        guard EVP_PKEY_encrypt_init(ctx) == 1,
+              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1,
+              EVP_PKEY_CTX_set_rsa_oaep_md(ctx, sha1) == 1,
+              EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, sha1) == 1
+        else {
+            EVP_PKEY_CTX_free(ctx)
+            throw CryptoError.openSSLFailure("RSA-OAEP encrypt setup")
+        }
+        // Client keys change with every request: keep only a few.
+        if encryptContexts.count >= 8 { Self.clear(&encryptContexts) }
+        encryptContexts[key.serial] = ctx
+        return ctx
+    }
+
+    private func deriveContext(for key: PrivateKey) throws(CryptoError) -> OpaquePointer {
+        if let ctx = deriveContexts[key.serial] { return ctx }
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, key.pkey, nil) else { throw .openSSL("EVP_PKEY_CTX_new") }
+        guard EVP_PKEY_derive_init(ctx) == 1 else {
+            EVP_PKEY_CTX_free(ctx)
+            throw CryptoError.openSSLFailure("EVP_PKEY_derive_init")
+        }
+        Self.insert(ctx, for: key.serial, into: &deriveContexts)
+        return ctx
+    }
+
+    private static func insert(_ ctx: OpaquePointer, for serial: UInt64, into cache: inout [UInt64: OpaquePointer]) {
+        // A context holds a reference to its key; a bounded cache lets retired keys go.
+        if cache.count >= maxCachedContexts { clear(&cache) }
+        cache[serial] = ctx
+    }
+
+    private static func clear(_ cache: inout [UInt64: OpaquePointer]) {
+        for ctx in cache.values { EVP_PKEY_CTX_free(ctx) }
+        cache.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Stateless primitives.
+public enum Crypto {
+    /// Fills `buffer` from OpenSSL's CSPRNG.
+    public static func randomBytes(_ buffer: UnsafeMutableRawBufferPointer) throws(CryptoError) {
+        guard buffer.count > 0 else { return }
+        guard RAND_bytes(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(buffer.count)) == 1 else {
+            throw CryptoError.openSSLFailure("RAND_bytes")
+        }
+    }
+
+    public static func randomBytes(count: Int) throws(CryptoError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        let ok = out.withUnsafeMutableBufferPointer { count == 0 || RAND_bytes($0.baseAddress, Int32(count)) == 1 }
+        guard ok else { throw CryptoError.openSSLFailure("RAND_bytes") }
+        return out
+    }
+
+    /// Constant-time equality (`CRYPTO_memcmp`); different lengths compare unequal.
+    public static func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        guard a.count > 0 else { return true }
+        return CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0
+    }
+
+    public static func sha256(_ data: UnsafeRawBufferPointer) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let ok = out.withUnsafeMutableBufferPointer {
+            EVP_Digest(data.baseAddress, data.count, $0.baseAddress, &length, Algorithms.shared.sha256, nil)
+        }
+        precondition(ok == 1 && length == 32, "SHA-256 failed")
+        return out
+    }
+
+    public static func sha256<Bytes: Sequence<UInt8>>(_ data: Bytes) -> [UInt8] {
+        Array(data).withUnsafeBytes { sha256($0) }
+    }
+
+    /// OpenTDF's HKDF salt: SHA-256 of the ASCII bytes "TDF" (spec §2.2).
+    public static let tdfSalt: [UInt8] = sha256(Array("TDF".utf8))
+
+    /// Reference HKDF through OpenSSL's own `EVP_KDF`, slow but independent: tests compare the
+    /// hand-rolled HKDF of `CryptoWorker` against it.
+    public static func referenceHKDFSHA256(ikm: [UInt8], salt: [UInt8], info: [UInt8], length: Int) throws(CryptoError) -> [UInt8] {
+        guard let kdf = EVP_KDF_fetch(nil, "HKDF", nil) else { throw .openSSL("EVP_KDF_fetch") }
+        defer { EVP_KDF_free(kdf) }
+        guard let ctx = EVP_KDF_CTX_new(kdf) else { throw .openSSL("EVP_KDF_CTX_new") }
+        defer { EVP_KDF_CTX_free(ctx) }
+        var ikm = ikm, salt = salt, info = info
+        var out = [UInt8](repeating: 0, count: length)
+        let ok = ikm.withUnsafeMutableBytes { ikmBuffer in
+            salt.withUnsafeMutableBytes { saltBuffer in
+                info.withUnsafeMutableBytes { infoBuffer in
+                    var params = [
+                        OSSL_PARAM_construct_utf8_string(CStrings.digest, CStrings.sha256, 0),
+                        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikmBuffer.baseAddress, ikmBuffer.count),
+                        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, saltBuffer.baseAddress, saltBuffer.count),
+                        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, infoBuffer.baseAddress, infoBuffer.count),
+                        OSSL_PARAM_construct_end(),
+                    ]
+                    return out.withUnsafeMutableBufferPointer { EVP_KDF_derive(ctx, $0.baseAddress, length, &params) }
+                }
+            }
+        }
+        guard ok == 1 else { throw CryptoError.openSSLFailure("EVP_KDF_derive") }
+        return out
+    }
+}

@@ -1,0 +1,165 @@
+/// Base64 for the wire: proto3-JSON `bytes` accept the standard or URL-safe alphabet, padded or
+/// not; OpenTDF's policy body and binding hash are strict standard base64 (Go's
+/// `base64.StdEncoding`, which skips CR and LF). Decoding works on UTF-8 bytes without
+/// Foundation, writing into caller storage.
+public enum Base64 {
+    public struct Options: Sendable, Equatable {
+        /// Accept `-` and `_` as well as `+` and `/`.
+        public var acceptsURLSafe: Bool
+        /// Require `=` padding to a multiple of four characters.
+        public var requiresPadding: Bool
+        /// Skip `\r` and `\n` anywhere (Go's decoder does).
+        public var skipsNewlines: Bool
+
+        /// proto3 JSON `bytes`: either alphabet, padding optional.
+        public static let protoJSON = Options(acceptsURLSafe: true, requiresPadding: false, skipsNewlines: false)
+        /// Go `base64.StdEncoding.Decode`: standard alphabet, padding required, CR/LF skipped.
+        public static let strictStandard = Options(acceptsURLSafe: false, requiresPadding: true, skipsNewlines: true)
+        /// PEM bodies: standard alphabet, whitespace between lines.
+        public static let pem = Options(acceptsURLSafe: false, requiresPadding: false, skipsNewlines: true)
+    }
+
+    private static let invalid: UInt8 = 0xFF
+    private static let skip: UInt8 = 0xFE
+
+    private static let standardTable: [UInt8] = makeTable(urlSafe: false)
+    private static let eitherTable: [UInt8] = makeTable(urlSafe: true)
+
+    private static func makeTable(urlSafe: Bool) -> [UInt8] {
+        var table = [UInt8](repeating: invalid, count: 256)
+        for (index, character) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+            table[Int(character)] = UInt8(index)
+        }
+        if urlSafe {
+            table[Int(UInt8(ascii: "-"))] = 62
+            table[Int(UInt8(ascii: "_"))] = 63
+        }
+        return table
+    }
+
+    /// Upper bound on the decoded size of `count` characters.
+    @inlinable
+    public static func maxDecodedCount(_ count: Int) -> Int { (count / 4) * 3 + 3 }
+
+    /// Decodes `input` into `output` (at least `maxDecodedCount(input.count)` bytes); returns
+    /// the number of bytes written, or nil if the text is not valid under `options`.
+    public static func decode(
+        _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, options: Options
+    ) -> Int? {
+        let table = options.acceptsURLSafe ? eitherTable : standardTable
+        return table.withUnsafeBufferPointer { table -> Int? in
+            var accumulator: UInt32 = 0
+            var sextets = 0
+            var written = 0
+            var padding = 0
+            var characters = 0
+            for byte in input {
+                if options.skipsNewlines, byte == 0x0A || byte == 0x0D { continue }
+                if byte == UInt8(ascii: "=") {
+                    padding += 1
+                    characters += 1
+                    continue
+                }
+                if padding > 0 { return nil }  // data after padding
+                let value = table[Int(byte)]
+                if value == invalid { return nil }
+                characters += 1
+                accumulator = (accumulator << 6) | UInt32(value)
+                sextets += 1
+                if sextets == 4 {
+                    guard written + 3 <= output.count else { return nil }
+                    output[written] = UInt8(truncatingIfNeeded: accumulator >> 16)
+                    output[written + 1] = UInt8(truncatingIfNeeded: accumulator >> 8)
+                    output[written + 2] = UInt8(truncatingIfNeeded: accumulator)
+                    written += 3
+                    accumulator = 0
+                    sextets = 0
+                }
+            }
+            if padding > 2 { return nil }
+            if options.requiresPadding, characters % 4 != 0 { return nil }
+            if padding > 0, characters % 4 != 0 { return nil }
+            switch sextets {
+            case 0:
+                if padding != 0 { return nil }
+            case 2:
+                guard padding == 0 || padding == 2, written + 1 <= output.count else { return nil }
+                if accumulator & 0xF != 0 { return nil }  // non-canonical trailing bits
+                output[written] = UInt8(truncatingIfNeeded: accumulator >> 4)
+                written += 1
+            case 3:
+                guard padding == 0 || padding == 1, written + 2 <= output.count else { return nil }
+                if accumulator & 0x3 != 0 { return nil }
+                output[written] = UInt8(truncatingIfNeeded: accumulator >> 10)
+                output[written + 1] = UInt8(truncatingIfNeeded: accumulator >> 2)
+                written += 2
+            default:
+                return nil
+            }
+            return written
+        }
+    }
+
+    /// Decodes into a new array, or nil.
+    public static func decode<Text: StringProtocol>(_ text: Text, options: Options) -> [UInt8]? {
+        var text = String(text)
+        return text.withUTF8 { utf8 in decode(UnsafeRawBufferPointer(utf8), options: options) }
+    }
+
+    public static func decode(_ input: UnsafeRawBufferPointer, options: Options) -> [UInt8]? {
+        var failed = false
+        let result = [UInt8](unsafeUninitializedCapacity: maxDecodedCount(input.count)) { buffer, count in
+            if let written = decode(input, into: UnsafeMutableRawBufferPointer(buffer), options: options) {
+                count = written
+            } else {
+                count = 0
+                failed = true
+            }
+        }
+        return failed ? nil : result
+    }
+
+    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    @inlinable
+    public static func encodedCount(_ count: Int) -> Int { ((count + 2) / 3) * 4 }
+
+    /// Standard alphabet, padded (what Go's `base64.StdEncoding` and protojson emit).
+    public static func encode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
+        precondition(output.count >= encodedCount(input.count), "base64 output too small")
+        alphabet.withUnsafeBufferPointer { alphabet in
+            var out = 0
+            var index = 0
+            let count = input.count
+            while index + 3 <= count {
+                let value = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+                output[out] = alphabet[Int(value >> 18 & 63)]
+                output[out + 1] = alphabet[Int(value >> 12 & 63)]
+                output[out + 2] = alphabet[Int(value >> 6 & 63)]
+                output[out + 3] = alphabet[Int(value & 63)]
+                index += 3
+                out += 4
+            }
+            let remaining = count - index
+            if remaining > 0 {
+                var value = UInt32(input[index]) << 16
+                if remaining == 2 { value |= UInt32(input[index + 1]) << 8 }
+                output[out] = alphabet[Int(value >> 18 & 63)]
+                output[out + 1] = alphabet[Int(value >> 12 & 63)]
+                output[out + 2] = remaining == 2 ? alphabet[Int(value >> 6 & 63)] : UInt8(ascii: "=")
+                output[out + 3] = UInt8(ascii: "=")
+            }
+        }
+    }
+
+    public static func encode(_ input: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: encodedCount(input.count)) { buffer in
+            encode(input, into: UnsafeMutableRawBufferPointer(buffer))
+            return encodedCount(input.count)
+        }
+    }
+
+    public static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        Array(bytes).withUnsafeBytes { encode($0) }
+    }
+}

@@ -1,0 +1,189 @@
+/// The rewrap response, `kas.RewrapResponse` (spec §4.1).
+public struct RewrapResponse: Sendable, Equatable {
+    /// PEM SPKI of the KAS's per-request EC session key; "" for RSA clients.
+    public var sessionPublicKey: String
+    public var responses: [PolicyRewrapResult]
+
+    public init(sessionPublicKey: String = "", responses: [PolicyRewrapResult]) {
+        self.sessionPublicKey = sessionPublicKey
+        self.responses = responses
+    }
+
+    /// The result for (policy id, KAO id), as a client matches them (order is not meaningful
+    /// on the wire, spec §4.1).
+    public func result(policyID: String, keyAccessObjectID: String) -> KeyAccessRewrapResult? {
+        responses.first { $0.policyId == policyID }?.results.first { $0.keyAccessObjectId == keyAccessObjectID }
+    }
+}
+
+public struct PolicyRewrapResult: Sendable, Equatable {
+    public var policyId: String
+    public var results: [KeyAccessRewrapResult]
+
+    public init(policyId: String, results: [KeyAccessRewrapResult]) {
+        self.policyId = policyId
+        self.results = results
+    }
+}
+
+public struct KeyAccessRewrapResult: Sendable, Equatable {
+    public enum Outcome: Sendable, Equatable {
+        /// The DEK re-wrapped to the client key.
+        case permit(kasWrappedKey: [UInt8])
+        /// The exact error string of spec §4.4.
+        case fail(error: String)
+    }
+
+    public var keyAccessObjectId: String
+    public var outcome: Outcome
+    /// `metadata["X-Required-Obligations"]`, always present on the wire.
+    public var requiredObligations: [String]
+
+    public init(keyAccessObjectId: String, outcome: Outcome, requiredObligations: [String] = []) {
+        self.keyAccessObjectId = keyAccessObjectId
+        self.outcome = outcome
+        self.requiredObligations = requiredObligations
+    }
+
+    /// `"permit"` or `"fail"`.
+    public var status: String {
+        if case .permit = outcome { return "permit" }
+        return "fail"
+    }
+
+    public var kasWrappedKey: [UInt8]? {
+        if case .permit(let key) = outcome { return key }
+        return nil
+    }
+
+    public var error: String? {
+        if case .fail(let error) = outcome { return error }
+        return nil
+    }
+}
+
+public let requiredObligationsMetadataKey = "X-Required-Obligations"
+
+// MARK: - JSON encoding (protojson field order, JSON names, omitting empty fields)
+
+extension RewrapResponse {
+    /// The response as proto3 JSON, built into one buffer.
+    public func jsonBytes() -> [UInt8] {
+        var writer = JSONWriter(capacity: estimatedJSONSize())
+        writer.raw("{")
+        var needsComma = false
+        if !sessionPublicKey.isEmpty {
+            writer.key("sessionPublicKey")
+            writer.string(sessionPublicKey)
+            needsComma = true
+        }
+        if !responses.isEmpty {
+            if needsComma { writer.raw(",") }
+            writer.key("responses")
+            writer.raw("[")
+            for (policyIndex, policy) in responses.enumerated() {
+                if policyIndex > 0 { writer.raw(",") }
+                writer.raw("{")
+                writer.key("policyId")
+                writer.string(policy.policyId)
+                writer.raw(",")
+                writer.key("results")
+                writer.raw("[")
+                for (index, result) in policy.results.enumerated() {
+                    if index > 0 { writer.raw(",") }
+                    result.write(to: &writer)
+                }
+                writer.raw("]}")
+            }
+            writer.raw("]")
+        }
+        writer.raw("}")
+        return writer.bytes
+    }
+
+    private func estimatedJSONSize() -> Int {
+        var size = 64 + sessionPublicKey.utf8.count
+        for policy in responses {
+            size += 48 + policy.policyId.utf8.count
+            for result in policy.results {
+                size += 96 + result.keyAccessObjectId.utf8.count
+                switch result.outcome {
+                case .permit(let key): size += Base64.encodedCount(key.count)
+                case .fail(let error): size += error.utf8.count + 8
+                }
+                for obligation in result.requiredObligations { size += obligation.utf8.count + 4 }
+            }
+        }
+        return size
+    }
+}
+
+extension KeyAccessRewrapResult {
+    func write(to writer: inout JSONWriter) {
+        writer.raw("{")
+        writer.key("metadata")
+        writer.raw("{")
+        writer.key(requiredObligationsMetadataKey)
+        writer.raw("[")
+        for (index, obligation) in requiredObligations.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.string(obligation)
+        }
+        writer.raw("]},")
+        writer.key("keyAccessObjectId")
+        writer.string(keyAccessObjectId)
+        writer.raw(",")
+        writer.key("status")
+        writer.string(status)
+        writer.raw(",")
+        switch outcome {
+        case .permit(let key):
+            writer.key("kasWrappedKey")
+            writer.base64(key)
+        case .fail(let error):
+            writer.key("error")
+            writer.string(error)
+        }
+        writer.raw("}")
+    }
+}
+
+// MARK: - Decoding (for clients)
+
+extension RewrapResponse: Decodable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        sessionPublicKey = try c.field(String.self, "sessionPublicKey", "session_public_key") ?? ""
+        responses = try c.field([PolicyRewrapResult].self, "responses") ?? []
+    }
+}
+
+extension PolicyRewrapResult: Decodable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        policyId = try c.field(String.self, "policyId", "policy_id") ?? ""
+        results = try c.field([KeyAccessRewrapResult].self, "results") ?? []
+    }
+}
+
+extension KeyAccessRewrapResult: Decodable {
+    private struct Metadata: Decodable {
+        var obligations: [String]
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: AnyKey.self)
+            obligations = try c.field([String].self, requiredObligationsMetadataKey) ?? []
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        keyAccessObjectId = try c.field(String.self, "keyAccessObjectId", "key_access_object_id") ?? ""
+        requiredObligations = try c.field(Metadata.self, "metadata")?.obligations ?? []
+        let status = try c.field(String.self, "status") ?? ""
+        if status == "permit", let key = try c.bytesField("kasWrappedKey", "kas_wrapped_key") {
+            outcome = .permit(kasWrappedKey: key)
+        } else {
+            outcome = .fail(error: try c.field(String.self, "error") ?? "")
+        }
+    }
+}
