@@ -77,11 +77,11 @@ public final class PrivateKey: @unchecked Sendable {
         case .rsa:
             let pub = publicKey
             let probe = [UInt8](repeating: 0x5a, count: 32)
-            if let wrapped = try? probe.withUnsafeBytes({ (buffer) throws(CryptoError) in
+            if let wrapped = try? withBytes(probe, { (buffer) throws(CryptoError) in
                 try worker.rsaOAEPEncrypt(buffer, to: pub)
             }) {
                 let out = SecureBytes(count: 32)
-                _ = try? wrapped.withUnsafeBytes { (ct) throws(CryptoError) in
+                _ = try? withBytes(wrapped) { (ct) throws(CryptoError) in
                     try worker.rsaOAEPDecrypt(ct, with: self, into: out.slice(0..<32))
                 }
             }

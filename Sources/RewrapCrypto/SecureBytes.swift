@@ -70,3 +70,8 @@ public func secureWipe(_ bytes: inout [UInt8]) {
         if let base = buffer.baseAddress { OPENSSL_cleanse(base, buffer.count) }
     }
 }
+
+/// Wipes a secret held in memory the caller owns.
+public func secureWipe(_ buffer: UnsafeMutableRawBufferPointer) {
+    if let base = buffer.baseAddress, buffer.count > 0 { OPENSSL_cleanse(base, buffer.count) }
+}

@@ -1,0 +1,151 @@
+import RewrapCrypto
+import RewrapWire
+
+/// The KAOs of one request, flattened in request order.
+struct Jobs {
+    var ids: [String] = []
+    var kaos: [KeyAccess?] = []
+    var policyIndex: [Int] = []
+
+    init(capacity: Int) {
+        ids.reserveCapacity(capacity)
+        kaos.reserveCapacity(capacity)
+        policyIndex.reserveCapacity(capacity)
+    }
+
+    mutating func append(id: String, kao: KeyAccess?, policy: Int) {
+        ids.append(id)
+        kaos.append(kao)
+        policyIndex.append(policy)
+    }
+}
+
+/// One request in flight: per-KAO state that worker threads fill in, each thread touching only
+/// the indices the pool hands it (hence `@unchecked Sendable`). DEKs sit in one wiping buffer,
+/// a 32-byte slot per KAO, and are wiped as soon as they are re-wrapped.
+final class Batch: @unchecked Sendable {
+    enum State {
+        case pending
+        case verified
+        case failed(KAOError)
+        case wrapped([UInt8])
+    }
+
+    static let dekByteCount = 32
+
+    let count: Int
+    private let jobs: Jobs
+    private let policies: [DecodedPolicy]
+    private let unwrapper: KAOUnwrapper
+    private let deks: SecureBytes
+    private let states: UnsafeMutableBufferPointer<State>
+    private var obligations: [[String]]
+
+    init(jobs: Jobs, policies: [DecodedPolicy], unwrapper: KAOUnwrapper) {
+        self.count = jobs.ids.count
+        self.jobs = jobs
+        self.policies = policies
+        self.unwrapper = unwrapper
+        self.deks = SecureBytes(count: Swift.max(1, jobs.ids.count) * Self.dekByteCount)
+        self.states = .allocate(capacity: Swift.max(1, jobs.ids.count))
+        self.states.initialize(repeating: .pending)
+        self.obligations = Array(repeating: [], count: policies.count)
+    }
+
+    deinit {
+        states.deinitialize()
+        states.deallocate()
+    }
+
+    private func dek(_ index: Int) -> UnsafeMutableRawBufferPointer {
+        deks.slice(index * Self.dekByteCount..<(index + 1) * Self.dekByteCount)
+    }
+
+    /// Unwrap and verify KAO `index` (spec §5 step 8).
+    func unwrap(_ index: Int, worker: EngineWorker) {
+        let policy = policies[jobs.policyIndex[index]]
+        if let failure = policy.failure {
+            states[index] = .failed(failure)
+            return
+        }
+        guard let kao = jobs.kaos[index] else {
+            states[index] = .failed(.keyAccessObjectNil)
+            return
+        }
+        if let failure = unwrapper.unwrap(kao, policy: policy, worker: worker, into: dek(index)) {
+            secureWipe(dek(index))
+            states[index] = .failed(failure)
+        } else {
+            states[index] = .verified
+        }
+    }
+
+    /// Re-wrap KAO `index` to the client if it verified and was permitted (spec §5 step 12).
+    func rewrap(_ index: Int, with encryptor: ResponseEncryptor?, worker: EngineWorker) {
+        guard case .verified = states[index] else { return }
+        defer { secureWipe(dek(index)) }
+        guard let encryptor else {
+            states[index] = .failed(.invalidRequest)
+            return
+        }
+        do {
+            states[index] = .wrapped(try encryptor.wrap(UnsafeRawBufferPointer(dek(index)), worker: worker.crypto))
+        } catch {
+            states[index] = .failed(.badKeyForRewrap)
+        }
+    }
+
+    /// Which policies have at least one verified KAO (only those are sent to the PDP).
+    func verifiedPolicies() -> [Bool] {
+        var verified = [Bool](repeating: false, count: policies.count)
+        for index in 0..<count {
+            if case .verified = states[index] { verified[jobs.policyIndex[index]] = true }
+        }
+        return verified
+    }
+
+    var hasVerified: Bool {
+        (0..<count).contains { if case .verified = states[$0] { return true } else { return false } }
+    }
+
+    func apply(_ outcome: AuthorizationOutcome) {
+        switch outcome {
+        case .failed(let error):
+            for index in 0..<count {
+                secureWipe(dek(index))
+                states[index] = .failed(error)
+            }
+        case .decided(let decisions):
+            for (policy, decision) in decisions.enumerated() where decision.permitted {
+                obligations[policy] = decision.requiredObligations
+            }
+            for index in 0..<count {
+                guard case .verified = states[index], !decisions[jobs.policyIndex[index]].permitted else { continue }
+                secureWipe(dek(index))
+                states[index] = .failed(.forbidden)
+            }
+        }
+    }
+
+    /// Results grouped by policy in request order, KAOs in request order within each.
+    func response(sessionPublicKey: String) -> RewrapResponse {
+        var results = policies.map { PolicyRewrapResult(policyId: $0.id, results: []) }
+        for index in 0..<count {
+            let policy = jobs.policyIndex[index]
+            let outcome: KeyAccessRewrapResult.Outcome
+            var required: [String] = []
+            switch states[index] {
+            case .wrapped(let key):
+                outcome = .permit(kasWrappedKey: key)
+                required = obligations[policy]
+            case .failed(let error):
+                outcome = .fail(error: error.wireString)
+            case .pending, .verified:
+                outcome = .fail(error: "kao not processed by kas")  // spec §4.4, last row
+            }
+            results[policy].results.append(
+                KeyAccessRewrapResult(keyAccessObjectId: jobs.ids[index], outcome: outcome, requiredObligations: required))
+        }
+        return RewrapResponse(sessionPublicKey: sessionPublicKey, responses: results)
+    }
+}

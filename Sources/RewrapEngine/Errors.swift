@@ -1,0 +1,127 @@
+/// A per-KAO failure, rendered exactly as the Go KAS renders it (spec §4.4): the SDK classifies
+/// results by substring, so the text is part of the wire contract. Anything that depends on
+/// secret material is `badRequest` and nothing more.
+public struct KAOError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: Sendable, Equatable {
+        case invalidArgument
+        case permissionDenied
+        case `internal`
+
+        var connectName: String {
+            switch self {
+            case .invalidArgument: return "invalid_argument"
+            case .permissionDenied: return "permission_denied"
+            case .internal: return "internal"
+            }
+        }
+
+        var grpcName: String {
+            switch self {
+            case .invalidArgument: return "InvalidArgument"
+            case .permissionDenied: return "PermissionDenied"
+            case .internal: return "Internal"
+            }
+        }
+    }
+
+    public let code: Code
+    /// The gRPC status `desc`.
+    public let detail: String
+    /// The full string placed in the result's `error` field.
+    public let wireString: String
+
+    public init(_ code: Code, _ detail: String) {
+        self.code = code
+        self.detail = detail
+        switch code {
+        case .internal:
+            wireString = "internal: internal error\nrpc error: code = Internal desc = \(detail)"
+        default:
+            wireString = "\(code.connectName): request error\nrpc error: code = \(code.grpcName) desc = \(detail)"
+        }
+    }
+
+    public var description: String { wireString }
+
+    // The rows of spec §4.4 that concern one KAO or one policy. Built once: a failing KAO
+    // allocates nothing for its error.
+    public static let badRequest = KAOError(.invalidArgument, "bad request")
+    public static let keyAccessObjectNil = KAOError(.invalidArgument, "key access object is nil")
+    public static let wrappedKeyEmpty = KAOError(.invalidArgument, "wrapped key is empty")
+    public static let ecWrappedNotEnabled = KAOError(.invalidArgument, "ec-wrapped not enabled")
+    public static let invalidEphemeralPublicKey = KAOError(.invalidArgument, "invalid ephemeral public key")
+    public static let unsupportedECKeySize = KAOError(.invalidArgument, "unsupported EC key size")
+    public static let invalidEphemeralPublicKeyPEM = KAOError(.invalidArgument, "invalid ephemeral public key PEM")
+    public static let ephemeralKeyNotEC = KAOError(.invalidArgument, "ephemeral key is not EC")
+    public static let invalidECPublicKey = KAOError(.invalidArgument, "invalid EC public key")
+    public static let noLegacyKeyIDs = KAOError(.invalidArgument, "no legacy key IDs found")
+    public static let unsupportedKeyType = KAOError(.invalidArgument, "unsupported key type")
+    public static let missingPolicyBinding = KAOError(.invalidArgument, "missing policy binding")
+    public static let forbidden = KAOError(.permissionDenied, "forbidden")
+    public static let pdpDenied = KAOError(.permissionDenied, "forbidden: pdp-denied")
+    public static let authServiceUnavailable = KAOError(.internal, "internal: auth-service-unavailable")
+    public static let contextCancelled = KAOError(.internal, "internal: context-cancelled")
+    public static let invalidRequest = KAOError(.invalidArgument, "invalid request")
+    public static let badKeyForRewrap = KAOError(.invalidArgument, "bad key for rewrap")
+    /// Our size limits (not in the Go KAS, which has none). Descriptive, never "bad request".
+    public static let ephemeralKeyTooLarge = KAOError(.invalidArgument, "ephemeral public key exceeds the size limit")
+    public static let wrappedKeyTooLarge = KAOError(.invalidArgument, "wrapped key exceeds the size limit")
+    public static let policyTooLarge = KAOError(.invalidArgument, "policy exceeds the size limit")
+}
+
+/// A failure of the whole request (spec §4.4, "top-level" rows): served as a Connect error
+/// envelope, no per-KAO results.
+public struct RewrapRequestError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable, Equatable {
+        case invalidArgument = "invalid_argument"
+        case resourceExhausted = "resource_exhausted"
+        case unauthenticated = "unauthenticated"
+
+        var grpcName: String {
+            switch self {
+            case .invalidArgument: return "InvalidArgument"
+            case .resourceExhausted: return "ResourceExhausted"
+            case .unauthenticated: return "Unauthenticated"
+            }
+        }
+
+        /// The HTTP status Connect uses for the code.
+        public var httpStatus: Int {
+            switch self {
+            case .invalidArgument: return 400
+            case .resourceExhausted: return 429
+            case .unauthenticated: return 401
+            }
+        }
+    }
+
+    public let code: Code
+    public let detail: String
+
+    public init(_ code: Code, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    /// The Connect envelope's `message`.
+    public var message: String { "request error\nrpc error: code = \(code.grpcName) desc = \(detail)" }
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    /// `{"code": …, "message": …}` as Connect sends it.
+    public var connectJSON: String {
+        let escaped = message.replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+        return "{\"code\":\"\(code.rawValue)\",\"message\":\"\(escaped)\"}"
+    }
+
+    public static let missingRequestBody = RewrapRequestError(.invalidArgument, "missing request body")
+    public static let invalidRequestBody = RewrapRequestError(.invalidArgument, "invalid request body")
+    public static let clientPublicKeyFailure = RewrapRequestError(.invalidArgument, "clientPublicKey failure")
+    public static let clientPublicKeyParseFailure = RewrapRequestError(.invalidArgument, "clientPublicKey parse failure")
+    public static let clientPublicKeyUnsupportedType = RewrapRequestError(.invalidArgument, "clientPublicKey unsupported type")
+
+    static func limitExceeded(_ what: String, _ limit: Int) -> RewrapRequestError {
+        RewrapRequestError(.resourceExhausted, "\(what) exceeds the limit of \(limit)")
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import RewrapCrypto
+import RewrapWire
+
+/// The rewrap engine a KAS links: request in, response out (spec §5).
+///
+/// ```swift
+/// let engine = RewrapEngine(keys: try KeyRing.load(file: "keyring.yaml"))
+/// let response = try await engine.rewrap(request)   // or rewrap(json:) for bytes
+/// ```
+///
+/// Per request: the client key is parsed; policies are decoded once; every KAO is unwrapped and
+/// its binding verified in parallel on worker threads (each failure isolated to its KAO);
+/// policies with attributes go to the authorizer in one call; verified, permitted DEKs are
+/// re-wrapped to the client key, again in parallel. When no policy has attributes the two
+/// parallel phases are fused into one pass. DEKs live in one wiping buffer per request.
+public final class RewrapEngine: Sendable {
+    public let keys: any KeyProvider
+    public let authorizer: any RewrapAuthorizer
+    public let configuration: RewrapConfiguration
+    private let pool = WorkerPool()
+
+    public init(
+        keys: any KeyProvider,
+        authorizer: any RewrapAuthorizer = DenyAttributedPolicies(),
+        configuration: RewrapConfiguration = RewrapConfiguration()
+    ) {
+        self.keys = keys
+        self.authorizer = authorizer
+        self.configuration = configuration
+    }
+
+    /// Rewraps a JSON `UnsignedRewrapRequest` (the SRT's `requestBody`) and returns the JSON
+    /// `RewrapResponse`.
+    public func rewrap(json: [UInt8], entity: String = "") async throws(RewrapRequestError) -> [UInt8] {
+        let request = try decodeRequest(json)
+        return try await rewrap(request, entity: entity).jsonBytes()
+    }
+
+    /// Parses a JSON request body within the size limit.
+    public func decodeRequest(_ json: [UInt8]) throws(RewrapRequestError) -> UnsignedRewrapRequest {
+        guard !json.isEmpty else { throw .missingRequestBody }
+        guard json.count <= configuration.limits.maxRequestBytes else {
+            throw .limitExceeded("request body size in bytes", configuration.limits.maxRequestBytes)
+        }
+        do {
+            return try ProtoJSON.decode(UnsignedRewrapRequest.self, from: json)
+        } catch {
+            throw .invalidRequestBody
+        }
+    }
+
+    /// Rewraps every KAO of `request`. Throws only for request-level failures; per-KAO failures
+    /// are `fail` results with spec §4.4's strings. `entity` is passed to the authorizer.
+    public func rewrap(_ request: UnsignedRewrapRequest, entity: String = "") async throws(RewrapRequestError) -> RewrapResponse {
+        let limits = configuration.limits
+        guard !request.requests.isEmpty else { throw .invalidRequestBody }
+        let kaoCount = request.requests.reduce(0) { $0 + $1.keyAccessObjects.count }
+        guard kaoCount <= limits.maxKeyAccessObjects else {
+            throw .limitExceeded("number of key access objects", limits.maxKeyAccessObjects)
+        }
+        let clientKey = try ResponseEncryptor.parseClientKey(request.clientPublicKey, limits: limits)
+
+        // Policies without an id are skipped silently and produce no result (spec §4.1).
+        var policies: [DecodedPolicy] = []
+        var jobs = Jobs(capacity: kaoCount)
+        for policyRequest in request.requests {
+            guard let policy = policyRequest.policy, !policy.id.isEmpty else { continue }
+            policies.append(DecodedPolicy(policy, limits: limits))
+            for entry in policyRequest.keyAccessObjects {
+                jobs.append(id: entry.keyAccessObjectId, kao: entry.keyAccessObject, policy: policies.count - 1)
+            }
+        }
+
+        let batch = Batch(jobs: jobs, policies: policies, unwrapper: KAOUnwrapper(keys: keys, configuration: configuration))
+        let width = configuration.maxConcurrency
+        let needsDecision = policies.contains { $0.failure == nil && !$0.attributeFQNs.isEmpty }
+
+        let encryptor: ResponseEncryptor?
+        if !needsDecision {
+            // Every policy is permitted without asking: unwrap, verify and re-wrap in one pass.
+            encryptor = makeEncryptor(clientKey)
+            pool.forEach(count: batch.count, width: width) { worker, index in
+                batch.unwrap(index, worker: worker)
+                batch.rewrap(index, with: encryptor, worker: worker)
+            }
+        } else {
+            pool.forEach(count: batch.count, width: width) { worker, index in
+                batch.unwrap(index, worker: worker)
+            }
+            batch.apply(await authorize(policies, verified: batch.verifiedPolicies(), entity: entity))
+            encryptor = batch.hasVerified ? makeEncryptor(clientKey) : nil
+            pool.forEach(count: batch.count, width: width) { worker, index in
+                batch.rewrap(index, with: encryptor, worker: worker)
+            }
+        }
+        return batch.response(sessionPublicKey: encryptor?.sessionPublicKeyPEM ?? "")
+    }
+
+    private func makeEncryptor(_ clientKey: PublicKey) -> ResponseEncryptor? {
+        pool.withWorker { worker in
+            ResponseEncryptor.make(for: clientKey, ecEnabled: configuration.ecWrappedEnabled, worker: worker.crypto)
+        }
+    }
+
+    /// One authorizer call for every policy that has attributes and a verified KAO (spec §5
+    /// step 10); policies without attributes are permitted without asking.
+    private func authorize(_ policies: [DecodedPolicy], verified: [Bool], entity: String) async -> AuthorizationOutcome {
+        var decisions = [AuthorizationDecision](repeating: .permit, count: policies.count)
+        var asked: [Int] = []
+        var resources: [AuthorizationRequest.Resource] = []
+        for (index, policy) in policies.enumerated() where verified[index] && !policy.attributeFQNs.isEmpty {
+            asked.append(index)
+            resources.append(.init(ephemeralID: "rewrap-\(resources.count)", policyID: policy.id,
+                                   attributeFQNs: policy.attributeFQNs))
+        }
+        guard !resources.isEmpty else { return .decided(decisions) }
+        let request = AuthorizationRequest(entity: entity, action: "read", resources: resources)
+        do {
+            let answers = try await authorizer.authorize(request)
+            for (position, policyIndex) in asked.enumerated() {
+                // A missing answer is a deny, never a permit.
+                decisions[policyIndex] = position < answers.count ? answers[position] : .deny
+            }
+            return .decided(decisions)
+        } catch {
+            return .failed(error.kaoError)  // fails every KAO of the request (spec §4.4)
+        }
+    }
+}
+
+enum AuthorizationOutcome {
+    /// One decision per decoded policy.
+    case decided([AuthorizationDecision])
+    case failed(KAOError)
+}
