@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(
             name: "RewrapTests",
             dependencies: ["RewrapEngine", "RewrapClient", "RewrapCrypto", "RewrapWire"],
-            resources: [.copy("Fixtures")]
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -30,24 +30,25 @@ enum ResponseEncryptor: Sendable {
         case .rsa:
             return .rsa(clientKey)
         case .ec(let curve):
-            guard ecEnabled,
-                  let session = try? PrivateKey.generate(.ec(curve)),
-                  let pem = try? session.publicKey.pem()
-            else { return nil }
-            let shared = SecureBytes(count: curve.coordinateByteCount)
-            let wrapKey = SecureBytes(count: 32)
-            do {
-                try worker.ecdh(session, peer: clientKey, into: shared.slice(0..<shared.count))
-                try withBytes(Crypto.tdfSalt) { (salt) throws(CryptoError) in
-                    try worker.hkdfSHA256(
-                        inputKeyMaterial: UnsafeRawBufferPointer(shared.slice(0..<shared.count)),
-                        salt: salt, into: wrapKey.slice(0..<32))
-                }
-            } catch {
-                return nil
-            }
-            return .ec(sessionPublicKeyPEM: pem, wrapKey: wrapKey)
+            guard ecEnabled, let session = try? PrivateKey.generate(.ec(curve)) else { return nil }
+            return try? ecSession(session, client: clientKey, worker: worker)
         }
+    }
+
+    /// The EC session for a given session key: K = HKDF-SHA256(ECDH(session, client),
+    /// salt = SHA-256("TDF"), info = ∅, 32).
+    static func ecSession(_ session: PrivateKey, client: PublicKey, worker: CryptoWorker) throws(CryptoError) -> ResponseEncryptor {
+        guard case .ec(let curve) = session.algorithm else { throw .invalidKey("session key is not EC") }
+        let pem = try session.publicKey.pem()
+        let shared = SecureBytes(count: curve.coordinateByteCount)
+        let wrapKey = SecureBytes(count: 32)
+        try worker.ecdh(session, peer: client, into: shared.slice(0..<shared.count))
+        try withBytes(Crypto.tdfSalt) { (salt) throws(CryptoError) in
+            try worker.hkdfSHA256(
+                inputKeyMaterial: UnsafeRawBufferPointer(shared.slice(0..<shared.count)),
+                salt: salt, into: wrapKey.slice(0..<32))
+        }
+        return .ec(sessionPublicKeyPEM: pem, wrapKey: wrapKey)
     }
 
     var sessionPublicKeyPEM: String {
@@ -60,24 +61,34 @@ enum ResponseEncryptor: Sendable {
         switch self {
         case .rsa(let key):
             return try worker.rsaOAEPEncrypt(dek, to: key)
-        case .ec(_, let wrapKey):
-            var failure: CryptoError?
-            let sealed = [UInt8](unsafeUninitializedCapacity: dek.count + CryptoWorker.gcmOverhead) { buffer, count in
-                let output = UnsafeMutableRawBufferPointer(buffer)
-                do {
-                    let nonce = UnsafeMutableRawBufferPointer(rebasing: output[0..<CryptoWorker.gcmNonceByteCount])
-                    try Crypto.randomBytes(nonce)
-                    try worker.aesGCMSeal(
-                        key: UnsafeRawBufferPointer(wrapKey.slice(0..<32)), nonce: UnsafeRawBufferPointer(nonce),
-                        plaintext: dek, into: output)
-                    count = output.count
-                } catch {
-                    failure = (error as? CryptoError) ?? .openSSL("AES-256-GCM seal")
-                    count = 0
-                }
-            }
-            if let failure { throw failure }
-            return sealed
+        case .ec:
+            return try seal(dek, nonce: nil, worker: worker)
         }
+    }
+
+    /// nonce(12) ‖ AES-256-GCM(K, DEK) ‖ tag(16); a fresh random nonce unless one is given (tests).
+    func seal(_ dek: UnsafeRawBufferPointer, nonce fixedNonce: [UInt8]?, worker: CryptoWorker) throws(CryptoError) -> [UInt8] {
+        guard case .ec(_, let wrapKey) = self else { throw .invalidKey("not an EC session") }
+        var failure: CryptoError?
+        let sealed = [UInt8](unsafeUninitializedCapacity: dek.count + CryptoWorker.gcmOverhead) { buffer, count in
+            let output = UnsafeMutableRawBufferPointer(buffer)
+            do {
+                let nonce = UnsafeMutableRawBufferPointer(rebasing: output[0..<CryptoWorker.gcmNonceByteCount])
+                if let fixedNonce, fixedNonce.count == nonce.count {
+                    nonce.copyBytes(from: fixedNonce)
+                } else {
+                    try Crypto.randomBytes(nonce)
+                }
+                try worker.aesGCMSeal(
+                    key: UnsafeRawBufferPointer(wrapKey.slice(0..<32)), nonce: UnsafeRawBufferPointer(nonce),
+                    plaintext: dek, into: output)
+                count = output.count
+            } catch {
+                failure = (error as? CryptoError) ?? .openSSL("AES-256-GCM seal")
+                count = 0
+            }
+        }
+        if let failure { throw failure }
+        return sealed
     }
 }

@@ -1,0 +1,86 @@
+import RewrapCrypto
+import RewrapWire
+
+/// The KAS root key of OpenTDF's BasicManager (spec §6.3): private keys stored in the
+/// registry are `base64(nonce(12) ‖ AES-256-GCM(rootKey, PKCS#8 PEM text) ‖ tag(16))`.
+/// The key itself is given as hex and lives only in wiping memory.
+public final class RootKey: Sendable {
+    private let key: SecureBytes
+
+    public init(hex: String) throws(RootKeyError) {
+        var text = Array(hex.utf8)
+        defer { secureWipe(&text) }
+        guard text.count == 64 else { throw .invalidRootKey }
+        let key = SecureBytes(count: 32)
+        let ok = key.withUnsafeMutableBytes { buffer -> Bool in
+            for index in 0..<32 {
+                guard let high = hexValue(text[2 * index]), let low = hexValue(text[2 * index + 1]) else { return false }
+                buffer[index] = high << 4 | low
+            }
+            return true
+        }
+        guard ok else { throw .invalidRootKey }
+        self.key = key
+    }
+
+    /// Opens a registry `wrapped_key` (base64 text) into the PEM it protects.
+    public func unwrap(wrappedKeyBase64 text: String) throws(RootKeyError) -> SecureBytes {
+        guard let sealed = Base64.decode(text, options: .protoJSON), sealed.count > CryptoWorker.gcmOverhead else {
+            throw .malformedWrappedKey
+        }
+        let pem = SecureBytes(count: sealed.count - CryptoWorker.gcmOverhead)
+        let worker = CryptoWorker()
+        do {
+            try key.withUnsafeBytes { (rootKey) throws(CryptoError) in
+                try withBytes(sealed) { (box) throws(CryptoError) in
+                    try worker.aesGCMOpen(key: rootKey, sealed: box, into: pem.slice(0..<pem.count))
+                }
+            }
+        } catch {
+            throw .unwrapFailed
+        }
+        return pem
+    }
+
+    /// Wraps PEM text under the root key with a fresh nonce, as BasicManager stores it.
+    public func wrap(_ pem: SecureBytes) throws(RootKeyError) -> String {
+        var sealed = [UInt8](repeating: 0, count: pem.count + CryptoWorker.gcmOverhead)
+        let worker = CryptoWorker()
+        let result: Result<Void, CryptoError> = sealed.withUnsafeMutableBytes { output in
+            Result { () throws(CryptoError) in
+                let nonce = UnsafeMutableRawBufferPointer(rebasing: output[0..<CryptoWorker.gcmNonceByteCount])
+                try Crypto.randomBytes(nonce)
+                try key.withUnsafeBytes { (rootKey) throws(CryptoError) in
+                    try pem.withUnsafeBytes { (plaintext) throws(CryptoError) in
+                        try worker.aesGCMSeal(key: rootKey, nonce: UnsafeRawBufferPointer(nonce), plaintext: plaintext, into: output)
+                    }
+                }
+            }
+        }
+        guard case .success = result else { throw .unwrapFailed }
+        return Base64.encode(sealed)
+    }
+}
+
+public enum RootKeyError: Error, Equatable, CustomStringConvertible {
+    case invalidRootKey
+    case malformedWrappedKey
+    case unwrapFailed
+
+    public var description: String {
+        switch self {
+        case .invalidRootKey: return "the root key must be 64 hex characters (32 bytes)"
+        case .malformedWrappedKey: return "the wrapped key is not base64 of nonce ‖ ciphertext ‖ tag"
+        case .unwrapFailed: return "the wrapped key does not open with this root key"
+        }
+    }
+}
+
+private func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+    default: return nil
+    }
+}
