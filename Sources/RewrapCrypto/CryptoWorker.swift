@@ -12,6 +12,7 @@ public final class CryptoWorker {
     private var decryptContexts: [UInt64: OpaquePointer] = [:]
     private var deriveContexts: [UInt64: OpaquePointer] = [:]
     private var encryptContexts: [UInt64: OpaquePointer] = [:]
+    private var keygenContexts: [Curve: OpaquePointer] = [:]
     /// RSA decrypt output lands here first (OpenSSL wants a modulus-sized buffer), then only
     /// the plaintext is copied out; wiped after every use.
     private let rsaScratch = SecureBytes(count: 1024)
@@ -45,6 +46,33 @@ public final class CryptoWorker {
         for ctx in decryptContexts.values { EVP_PKEY_CTX_free(ctx) }
         for ctx in deriveContexts.values { EVP_PKEY_CTX_free(ctx) }
         for ctx in encryptContexts.values { EVP_PKEY_CTX_free(ctx) }
+        for ctx in keygenContexts.values { EVP_PKEY_CTX_free(ctx) }
+    }
+
+    // MARK: EC key generation (the per-request session key of an EC client)
+
+    /// A fresh EC key on `curve`, from a key-generation context kept per curve (a new context
+    /// fetches the EC implementation and parses the group name on every call).
+    public func generateECKey(_ curve: Curve) throws(CryptoError) -> PrivateKey {
+        let ctx: OpaquePointer
+        if let cached = keygenContexts[curve] {
+            ctx = cached
+        } else {
+            guard let created = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else {
+                throw CryptoError.openSSLFailure("EVP_PKEY_CTX_new_from_name")
+            }
+            guard EVP_PKEY_keygen_init(created) == 1, EVP_PKEY_CTX_set_group_name(created, curve.openSSLGroupName) == 1 else {
+                EVP_PKEY_CTX_free(created)
+                throw CryptoError.openSSLFailure("EC keygen setup")
+            }
+            keygenContexts[curve] = created
+            ctx = created
+        }
+        var pkey: OpaquePointer?
+        guard EVP_PKEY_generate(ctx, &pkey) == 1, let key = pkey else {
+            throw CryptoError.openSSLFailure("EVP_PKEY_generate")
+        }
+        return try PrivateKey(taking: key)
     }
 
     // MARK: RSA-OAEP (SHA-1, MGF1-SHA-1, empty label): OpenTDF's `wrapped` KAO and RSA clients

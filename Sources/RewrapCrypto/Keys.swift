@@ -148,6 +148,11 @@ public final class PublicKey: @unchecked Sendable {
 
     /// PEM SPKI text with 64-character lines and a trailing newline, as Go writes it.
     public func pem() throws(CryptoError) -> String {
+        if case .ec(let curve) = algorithm {
+            // Built from the point and the fixed SPKI prefix: OpenSSL's PEM encoder is a
+            // large share of an EC client's per-request cost.
+            return pemArmor(curve.uncompressedSPKIPrefix + (try ecPoint()), label: "PUBLIC KEY")
+        }
         guard let bio = BIO_new(BIO_s_mem()) else { throw .openSSL("BIO_new") }
         defer { BIO_free(bio) }
         guard PEM_write_bio_PUBKEY(bio, pkey) == 1 else {
@@ -342,6 +347,33 @@ func pemLabel(_ pem: UnsafeRawBufferPointer) -> String? {
         return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
     }
     return nil
+}
+
+/// PEM text for DER bytes: base64 in 64-character lines, trailing newline.
+func pemArmor(_ der: [UInt8], label: String) -> String {
+    let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    var body: [UInt8] = []
+    body.reserveCapacity((der.count + 2) / 3 * 4 + der.count / 48 + 1)
+    var index = 0
+    var column = 0
+    while index < der.count {
+        let remaining = der.count - index
+        let b0 = UInt32(der[index])
+        let b1 = remaining > 1 ? UInt32(der[index + 1]) : 0
+        let b2 = remaining > 2 ? UInt32(der[index + 2]) : 0
+        let value = b0 << 16 | b1 << 8 | b2
+        body.append(alphabet[Int(value >> 18 & 63)])
+        body.append(alphabet[Int(value >> 12 & 63)])
+        body.append(remaining > 1 ? alphabet[Int(value >> 6 & 63)] : UInt8(ascii: "="))
+        body.append(remaining > 2 ? alphabet[Int(value & 63)] : UInt8(ascii: "="))
+        index += 3
+        column += 4
+        if column == 64, index < der.count {
+            body.append(UInt8(ascii: "\n"))
+            column = 0
+        }
+    }
+    return "-----BEGIN \(label)-----\n" + String(decoding: body, as: UTF8.self) + "\n-----END \(label)-----\n"
 }
 
 func bioContents<R>(_ bio: OpaquePointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {

@@ -1,5 +1,6 @@
 import RewrapCrypto
 import RewrapWire
+import Synchronization
 
 /// Re-wraps verified DEKs to the client's key (spec §4.2), built once per request.
 /// RSA client: OAEP-SHA1 per KAO. EC client: one ephemeral session key per request, one
@@ -9,6 +10,8 @@ enum ResponseEncryptor: Sendable {
     case ec(sessionPublicKeyPEM: String, wrapKey: SecureBytes)
 
     /// Parses `clientPublicKey` (top-level errors of spec §3.3 step 5): PEM SPKI only, RSA or EC.
+    /// OpenSSL 3.0's PEM decoder costs ~0.7 ms and scales badly across threads, more than the
+    /// whole rewrap of a 1-KAO request, so callers go through `ClientKeyCache`.
     static func parseClientKey(_ pem: String, limits: RewrapConfiguration.Limits) throws(RewrapRequestError) -> PublicKey {
         guard pem.utf8.count <= limits.maxPEMBytes else {
             throw .limitExceeded("clientPublicKey size in bytes", limits.maxPEMBytes)
@@ -30,7 +33,7 @@ enum ResponseEncryptor: Sendable {
         case .rsa:
             return .rsa(clientKey)
         case .ec(let curve):
-            guard ecEnabled, let session = try? PrivateKey.generate(.ec(curve)) else { return nil }
+            guard ecEnabled, let session = try? worker.generateECKey(curve) else { return nil }
             return try? ecSession(session, client: clientKey, worker: worker)
         }
     }
@@ -90,5 +93,25 @@ enum ResponseEncryptor: Sendable {
         }
         if let failure { throw failure }
         return sealed
+    }
+}
+
+/// Parsed client keys by PEM text. SDKs reuse one session key for many requests (the Go SDK
+/// makes one per SDK instance), so the same PEM arrives again and again. Bounded; a full cache
+/// is emptied rather than tracked for recency, which keeps lookups to one hash.
+final class ClientKeyCache: Sendable {
+    private let entries = Mutex<[String: PublicKey]>([:])
+    private let capacity: Int
+
+    init(capacity: Int = 1024) { self.capacity = capacity }
+
+    func key(for pem: String, limits: RewrapConfiguration.Limits) throws(RewrapRequestError) -> PublicKey {
+        if let key = entries.withLock({ $0[pem] }) { return key }
+        let key = try ResponseEncryptor.parseClientKey(pem, limits: limits)
+        entries.withLock { cache in
+            if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
+            cache[pem] = key
+        }
+        return key
     }
 }

@@ -19,6 +19,7 @@ public final class RewrapEngine: Sendable {
     public let authorizer: any RewrapAuthorizer
     public let configuration: RewrapConfiguration
     private let pool = WorkerPool()
+    private let clientKeys = ClientKeyCache()
 
     public init(
         keys: any KeyProvider,
@@ -59,7 +60,7 @@ public final class RewrapEngine: Sendable {
         guard kaoCount <= limits.maxKeyAccessObjects else {
             throw .limitExceeded("number of key access objects", limits.maxKeyAccessObjects)
         }
-        let clientKey = try ResponseEncryptor.parseClientKey(request.clientPublicKey, limits: limits)
+        let clientKey = try clientKeys.key(for: request.clientPublicKey, limits: limits)
 
         // Policies without an id are skipped silently and produce no result (spec §4.1).
         var policies: [DecodedPolicy] = []

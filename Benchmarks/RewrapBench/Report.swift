@@ -1,0 +1,181 @@
+import Foundation
+
+/// `results/local.json`: everything needed to judge a run without re-running it.
+struct Report: Codable {
+    static let schema = "rewrap-bench/local/1"
+
+    struct Machine: Codable {
+        var cpu: String
+        var cores: Int
+        var memoryGiB: Double
+        var os: String
+    }
+
+    struct Ceiling: Codable {
+        var primitive: String
+        var algorithm: String
+        var threads: Int
+        /// One value per repetition.
+        var opsPerSecond: [Double]
+        var medianOpsPerSecond: Double
+    }
+
+    struct Case: Codable {
+        var algorithm: String
+        var client: String
+        var batch: Int
+        var threads: Int
+        var streams: Int
+        var kaoPerSecond: [Double]
+        var medianKAOPerSecond: Double
+        var medianRequestsPerSecond: Double
+        /// Engine ÷ ceiling (same primitive, same thread count, same repetition); median.
+        var efficiency: Double
+        var efficiencyPerRepetition: [Double]
+        /// Request latency over all repetitions, microseconds.
+        var latencyP50Microseconds: Double
+        var latencyP99Microseconds: Double
+        var wrongDEKs: Int
+    }
+
+    struct Scaling: Codable {
+        var algorithm: String
+        var client: String
+        var batch: Int
+        var threads: Int
+        /// KAO/s on `threads` ÷ KAO/s on 1 thread, per repetition; median.
+        var ratio: Double
+        var ratioPerRepetition: [Double]
+    }
+
+    struct Target: Codable {
+        var name: String
+        var value: Double
+        var goal: Double
+        var met: Bool
+    }
+
+    var schema = Report.schema
+    var date: String
+    var gitCommit: String
+    var machine: Machine
+    var openSSL: String
+    var swiftCompiler: String
+    var allocator: String
+    var buildConfiguration: String
+    var durationSeconds: Double
+    var warmUpSeconds: Double
+    var repetitions: Int
+    var ceilings: [Ceiling]
+    var cases: [Case]
+    var scaling: [Scaling]
+    var targets: [Target]
+}
+
+enum Environment {
+    static var allocator: String {
+        // jemalloc exports mallctl; glibc does not.
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallctl") != nil ? "jemalloc" : "glibc"
+    }
+
+    static var swiftCompiler: String {
+        #if compiler(>=6.4)
+        return "6.4+"
+        #elseif compiler(>=6.3)
+        return "6.3"
+        #elseif compiler(>=6.2)
+        return "6.2"
+        #else
+        return "<6.2"
+        #endif
+    }
+
+    static var buildConfiguration: String {
+        #if DEBUG
+        return "debug"
+        #else
+        return "release"
+        #endif
+    }
+
+    static var machine: Report.Machine {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown"
+        let info = ProcessInfo.processInfo
+        return .init(cpu: model, cores: info.activeProcessorCount,
+                     memoryGiB: (Double(info.physicalMemory) / 1_073_741_824 * 10).rounded() / 10,
+                     os: info.operatingSystemVersionString)
+    }
+
+    static var gitCommit: String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "rev-parse", "--short", "HEAD"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return "unknown" }
+        process.waitUntilExit()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return process.terminationStatus == 0 && !text.isEmpty ? text : "unknown"
+    }
+}
+
+extension Report {
+    /// The table printed at the end and written to `local.md`.
+    func markdown() -> String {
+        var lines: [String] = []
+        lines.append("# rewrap-bench: local path")
+        lines.append("")
+        lines.append("\(date), commit `\(gitCommit)`, \(machine.cpu), \(machine.cores) cores, \(openSSL), "
+            + "Swift \(swiftCompiler) \(buildConfiguration), allocator \(allocator). "
+            + "Medians of \(repetitions) repetitions of \(format(durationSeconds)) s (after \(format(warmUpSeconds)) s warm-up).")
+        lines.append("")
+        lines.append("## Ceiling (raw OpenSSL primitive, same run)")
+        lines.append("")
+        lines.append("| primitive | threads | ops/s (median) | per repetition |")
+        lines.append("|---|---:|---:|---|")
+        for ceiling in ceilings {
+            lines.append("| \(ceiling.primitive) | \(ceiling.threads) | \(format(ceiling.medianOpsPerSecond)) | "
+                + ceiling.opsPerSecond.map(format).joined(separator: ", ") + " |")
+        }
+        lines.append("")
+        lines.append("## Engine")
+        lines.append("")
+        lines.append("| KAS key | client | batch | threads | streams | KAO/s | req/s | efficiency | p50 µs | p99 µs | wrong DEKs |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for c in cases {
+            lines.append("| \(c.algorithm) | \(c.client) | \(c.batch) | \(c.threads) | \(c.streams) | \(format(c.medianKAOPerSecond)) | "
+                + "\(format(c.medianRequestsPerSecond)) | \(String(format: "%.2f", c.efficiency)) | "
+                + "\(format(c.latencyP50Microseconds)) | \(format(c.latencyP99Microseconds)) | \(c.wrongDEKs) |")
+        }
+        lines.append("")
+        lines.append("## Scaling (all cores ÷ 1 thread)")
+        lines.append("")
+        lines.append("| KAS key | client | batch | threads | ratio | per repetition |")
+        lines.append("|---|---|---:|---:|---:|---|")
+        for s in scaling {
+            lines.append("| \(s.algorithm) | \(s.client) | \(s.batch) | \(s.threads) | \(String(format: "%.2f", s.ratio)) | "
+                + s.ratioPerRepetition.map { String(format: "%.2f", $0) }.joined(separator: ", ") + " |")
+        }
+        if !targets.isEmpty {
+            lines.append("")
+            lines.append("## Targets")
+            lines.append("")
+            lines.append("| target | value | goal | met |")
+            lines.append("|---|---:|---:|---|")
+            for t in targets {
+                lines.append("| \(t.name) | \(String(format: "%.2f", t.value)) | ≥ \(String(format: "%.2f", t.goal)) | \(t.met ? "yes" : "**no**") |")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+func format(_ value: Double) -> String {
+    if value >= 100 { return String(format: "%.0f", value) }
+    if value >= 10 { return String(format: "%.1f", value) }
+    return String(format: "%.2f", value)
+}
