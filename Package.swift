@@ -35,7 +35,7 @@ let package = Package(
         .executableTarget(
             name: "rewrap",
             dependencies: [
-                "RewrapEngine",
+                "RewrapEngine", "RewrapClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]

@@ -194,3 +194,64 @@ func readSecretFile(_ path: String, maxBytes: Int) throws -> SecureBytes {
     guard offset == size else { throw POSIXError(.EIO) }
     return buffer
 }
+
+// MARK: - Writing keyring files
+
+extension KeyRing {
+    /// Adds `{kid, alg, private, legacy}` to the keyring file at `path`, creating it if needed.
+    /// The file is rewritten in the canonical `keys:` form (comments are not kept). Fails if the
+    /// kid is already present.
+    public static func appendEntry(
+        toFile path: String, kid: String, algorithm: KeyAlgorithm, privateKeyPath: String, legacy: Bool
+    ) throws(KeyRingError) {
+        var entries: [KeyRingFile.Entry] = []
+        var legacyKids: Set<String> = []
+        if FileManager.default.fileExists(atPath: path) {
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
+            }
+            if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                let file = try KeyRingFile.parse(text, path: path)
+                entries = file.entries
+                legacyKids = file.legacyKids
+            }
+        }
+        guard !entries.contains(where: { $0.kid == kid }) else { throw .duplicateKid(kid) }
+        entries.append(.init(kid: kid, alg: algorithm.description, private: privateKeyPath, legacy: legacy))
+        var yaml = "# OpenTDF keyring: kid, alg, private (PEM path relative to this file), legacy\nkeys:\n"
+        for entry in entries {
+            yaml += "  - kid: \(yamlQuoted(entry.kid ?? ""))\n"
+            yaml += "    alg: \(yamlQuoted(entry.alg ?? ""))\n"
+            yaml += "    private: \(yamlQuoted(entry.private ?? ""))\n"
+            let isLegacy = entry.legacy ?? legacyKids.contains(entry.kid ?? "")
+            yaml += "    legacy: \(isLegacy)\n"
+        }
+        do {
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw .unreadable(path: path, reason: "cannot write: \((error as NSError).localizedDescription)")
+        }
+    }
+}
+
+private func yamlQuoted(_ text: String) -> String {
+    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+}
+
+/// Writes a secret to a new file readable by its owner only, straight from wiping memory.
+public func writeSecretFile(_ secret: SecureBytes, to path: String, overwrite: Bool) throws {
+    let flags = O_WRONLY | O_CREAT | O_TRUNC | (overwrite ? 0 : O_EXCL)
+    let fd = open(path, flags, 0o600)
+    guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    defer { close(fd) }
+    guard fchmod(fd, 0o600) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    var offset = 0
+    while offset < secret.count {
+        let written = secret.withUnsafeBytes { write(fd, $0.baseAddress! + offset, secret.count - offset) }
+        guard written > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        offset += written
+    }
+}

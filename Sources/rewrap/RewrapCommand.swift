@@ -1,0 +1,206 @@
+import ArgumentParser
+import Foundation
+import RewrapClient
+import RewrapCrypto
+import RewrapEngine
+
+@main
+struct Rewrap: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rewrap",
+        abstract: "OpenTDF KAS rewrap engine: key tools and one-shot rewraps.",
+        discussion: """
+        Try it end to end:
+          rewrap keys generate --alg rsa:2048 --kid r1 --out keys      # writes keys/r1-*.pem, keys/keyring.yaml
+          rewrap keys generate --alg ec:secp256r1 --kid e1 --out keys
+          rewrap keys generate --alg ec:secp256r1 --kid client --out client --keyring client/unused.yaml
+          rewrap make-request --kas-public keys/e1-public.pem --kid e1 --client-public client/client-public.pem > body.json
+          rewrap request --keyring keys/keyring.yaml --in body.json    # body.json: an UnsignedRewrapRequest
+        """,
+        subcommands: [Keys.self, Request.self, MakeRequest.self])
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage KAS keys.", subcommands: [Generate.self])
+}
+
+struct Generate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate a KAS key pair and add it to a keyring file.",
+        discussion: """
+        Writes <out>/<kid>-private.pem (PKCS#8, mode 0600) and <out>/<kid>-public.pem (SPKI), then adds
+        {kid, alg, private, legacy} to the keyring file (default <out>/keyring.yaml; created if missing,
+        rewritten in canonical form otherwise).
+
+        Examples:
+          rewrap keys generate --alg rsa:2048 --kid r1 --legacy
+          rewrap keys generate --alg ec:secp256r1 --kid e1 --out /etc/kas --keyring /etc/kas/keyring.yaml
+        """)
+
+    @Option(help: "rsa:2048 | rsa:3072 | rsa:4096 | ec:secp256r1 | ec:secp384r1 | ec:secp521r1")
+    var alg: String
+
+    @Option(help: "Key id written into KAOs by writers.")
+    var kid: String
+
+    @Option(help: "Directory for the PEM files.")
+    var out = "."
+
+    @Option(help: "Keyring file to add the key to (default: <out>/keyring.yaml).")
+    var keyring: String?
+
+    @Flag(help: "Mark the key legacy: tried for kid-free RSA KAOs (rsa:2048 only).")
+    var legacy = false
+
+    @Flag(help: "Overwrite existing PEM files.")
+    var force = false
+
+    func validate() throws {
+        guard KeyAlgorithm(alg) != nil else {
+            throw ValidationError("unknown --alg '\(alg)'; use rsa:2048, rsa:3072, rsa:4096, ec:secp256r1, ec:secp384r1 or ec:secp521r1")
+        }
+        guard !kid.isEmpty, kid.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw ValidationError("--kid must be non-empty and use letters, digits, '-', '_' or '.'")
+        }
+        if legacy, alg != "rsa:2048" {
+            throw ValidationError("--legacy applies to rsa:2048 keys only (kid-free KAOs are RSA-2048)")
+        }
+    }
+
+    func run() async throws {
+        let algorithm = KeyAlgorithm(alg)!
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let privatePath = (out as NSString).appendingPathComponent("\(kid)-private.pem")
+        let publicPath = (out as NSString).appendingPathComponent("\(kid)-public.pem")
+        let keyringPath = keyring ?? (out as NSString).appendingPathComponent("keyring.yaml")
+        if !force {
+            for path in [privatePath, publicPath] where FileManager.default.fileExists(atPath: path) {
+                throw ValidationError("\(path) exists; pass --force to overwrite")
+            }
+        }
+        let key = try PrivateKey.generate(algorithm)
+        try writeSecretFile(try key.pkcs8PEM(), to: privatePath, overwrite: force)
+        try key.publicKey.pem().write(toFile: publicPath, atomically: true, encoding: .utf8)
+        let keyringDirectory = URL(fileURLWithPath: keyringPath).deletingLastPathComponent().standardizedFileURL.path
+        let absolutePrivate = URL(fileURLWithPath: privatePath).standardizedFileURL.path
+        let relative = absolutePrivate.hasPrefix(keyringDirectory + "/")
+            ? String(absolutePrivate.dropFirst(keyringDirectory.count + 1)) : absolutePrivate
+        try KeyRing.appendEntry(toFile: keyringPath, kid: kid, algorithm: algorithm, privateKeyPath: relative, legacy: legacy)
+        print("wrote \(privatePath) (0600) and \(publicPath); added kid \(kid) (\(algorithm)) to \(keyringPath)")
+    }
+}
+
+struct Request: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rewrap one UnsignedRewrapRequest (JSON) and print the RewrapResponse (JSON).",
+        discussion: """
+        The input is the JSON of kas.UnsignedRewrapRequest: the SRT's requestBody claim. Per-KAO failures
+        are results with status "fail" and the KAS's exact error string; a request-level failure prints the
+        Connect error envelope on stdout and exits 1. Bad usage exits 64; an unusable keyring exits 78.
+
+        Examples:
+          rewrap request --keyring keys/keyring.yaml --in body.json
+          cat body.json | rewrap request --keyring keys/keyring.yaml --permit-all
+        """)
+
+    @Option(help: "Keyring file (YAML or JSON) listing {kid, alg, private, legacy}.")
+    var keyring: String
+
+    @Option(name: .customLong("in"), help: "Request body file ('-' or omitted: standard input).")
+    var input: String?
+
+    @Flag(help: "Permit policies that carry data attributes (no PDP is configured here; by default they are denied).")
+    var permitAll = false
+
+    @Flag(help: "Refuse ec-wrapped KAOs and EC client keys, like a KAS without preview.ec_tdf_enabled.")
+    var disableEC = false
+
+    func run() async throws {
+        let keys: KeyRing
+        do {
+            keys = try KeyRing.load(file: keyring)
+        } catch {
+            FileHandle.standardError.write(Data("rewrap: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        let body: [UInt8]
+        do {
+            if let input, input != "-" {
+                body = Array(try Data(contentsOf: URL(fileURLWithPath: input)))
+            } else {
+                body = Array(FileHandle.standardInput.readDataToEndOfFile())
+            }
+        } catch {
+            FileHandle.standardError.write(Data("rewrap: cannot read \(input ?? "stdin"): \((error as NSError).localizedDescription)\n".utf8))
+            throw ExitCode(66)
+        }
+        var configuration = RewrapConfiguration()
+        configuration.ecWrappedEnabled = !disableEC
+        let engine = RewrapEngine(keys: keys, authorizer: permitAll ? PermitAll() : DenyAttributedPolicies(),
+                                  configuration: configuration)
+        do {
+            let response = try await engine.rewrap(json: body)
+            FileHandle.standardOutput.write(Data(response + [0x0A]))
+        } catch {
+            print(error.connectJSON)
+            FileHandle.standardError.write(Data("rewrap: request failed: \(error.detail)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+
+struct MakeRequest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "make-request",
+        abstract: "Write a request body the way the OpenTDF Go SDK builds one (for trying `rewrap request`).",
+        discussion: """
+        Makes --count fresh DEKs, wraps each to the KAS public key (RSA-OAEP or EC ephemeral ECDH +
+        HKDF + AES-GCM), binds them to one policy, and prints the UnsignedRewrapRequest JSON. The DEKs
+        are not printed.
+
+        Example:
+          rewrap make-request --kas-public keys/r1-public.pem --kid r1 --client-public client-public.pem --count 3
+        """)
+
+    @Option(help: "KAS public key PEM (SPKI or certificate).")
+    var kasPublic: String
+
+    @Option(help: "kid to put in the KAOs ('' for a kid-free legacy KAO).")
+    var kid: String
+
+    @Option(help: "Client public key PEM the KAS rewraps to (RSA or EC).")
+    var clientPublic: String
+
+    @Option(help: "Number of KAOs.")
+    var count = 1
+
+    @Option(help: "Attribute value FQN for the policy (repeatable).")
+    var attribute: [String] = []
+
+    func validate() throws {
+        guard (1...100_000).contains(count) else { throw ValidationError("--count must be between 1 and 100000") }
+    }
+
+    func run() async throws {
+        let kasKey: PublicKey
+        let clientPEM: String
+        do {
+            kasKey = try PublicKey(pem: String(contentsOfFile: kasPublic, encoding: .utf8))
+            clientPEM = try String(contentsOfFile: clientPublic, encoding: .utf8)
+            _ = try PublicKey(pem: clientPEM, allowCertificate: false)
+        } catch {
+            throw ValidationError("cannot use the keys: \(error)")
+        }
+        let writer = TDFWriter()
+        let policy = TDFWriter.policyBase64(attributes: attribute)
+        let kas = TDFWriter.KASPublicKey(kid: kid, key: kasKey)
+        var kaos: [KeyAccess] = []
+        for _ in 0..<count {
+            kaos.append(try writer.keyAccess(dek: try TDFWriter.makeDEK(), policyBase64: policy, kas: kas, includeKid: !kid.isEmpty))
+        }
+        let request = RewrapRequestBuilder.request(clientPublicKeyPEM: clientPEM, policies: [(id: "policy", body: policy, kaos: kaos)])
+        FileHandle.standardOutput.write(Data(RewrapRequestBuilder.json(request) + [0x0A]))
+    }
+}
