@@ -71,16 +71,7 @@ public final class TDFWriter {
                 try worker.hmacSHA256(key: key, message: message, into: mac.slice(0..<32))
             }
         }
-        let hexDigits = Array("0123456789abcdef".utf8)
-        var hex = [UInt8]()
-        hex.reserveCapacity(64)
-        mac.withUnsafeBytes { bytes in
-            for byte in bytes {
-                hex.append(hexDigits[Int(byte >> 4)])
-                hex.append(hexDigits[Int(byte & 0xF)])
-            }
-        }
-        return PolicyBinding(algorithm: "HS256", hash: Base64.encode(hex))
+        return PolicyBinding(algorithm: "HS256", hash: Base64.encode(mac.withUnsafeBytes { Hex.lowercase($0) }))
     }
 
     // MARK: Wrapping

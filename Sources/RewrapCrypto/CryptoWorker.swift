@@ -252,35 +252,32 @@ public final class CryptoWorker {
 
     private func decryptContext(for key: PrivateKey) throws(CryptoError) -> OpaquePointer {
         if let ctx = decryptContexts[key.serial] { return ctx }
-        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, key.pkey, nil) else { throw .openSSL("EVP_PKEY_CTX_new") }
-        let sha1 = Algorithms.shared.sha1
-        guard EVP_PKEY_decrypt_init(ctx) == 1,
-              EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1,
-              EVP_PKEY_CTX_set_rsa_oaep_md(ctx, sha1) == 1,
-              EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, sha1) == 1
-        else {
-            EVP_PKEY_CTX_free(ctx)
-            throw CryptoError.openSSLFailure("RSA-OAEP decrypt setup")
-        }
+        let ctx = try Self.oaepContext(key.pkey, decrypt: true)
         Self.insert(ctx, for: key.serial, into: &decryptContexts)
         return ctx
     }
 
     private func encryptContext(for key: PublicKey) throws(CryptoError) -> OpaquePointer {
         if let ctx = encryptContexts[key.serial] { return ctx }
-        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, key.pkey, nil) else { throw .openSSL("EVP_PKEY_CTX_new") }
+        let ctx = try Self.oaepContext(key.pkey, decrypt: false)
+        // Client keys change with every request: keep only a few.
+        if encryptContexts.count >= 8 { Self.clear(&encryptContexts) }
+        encryptContexts[key.serial] = ctx
+        return ctx
+    }
+
+    /// RSA-OAEP with SHA-1 and MGF1-SHA-1, empty label (OpenTDF's `wrapped`, spec §2.1).
+    private static func oaepContext(_ pkey: OpaquePointer, decrypt: Bool) throws(CryptoError) -> OpaquePointer {
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil) else { throw .openSSL("EVP_PKEY_CTX_new") }
         let sha1 = Algorithms.shared.sha1
-        guard EVP_PKEY_encrypt_init(ctx) == 1,
+        guard (decrypt ? EVP_PKEY_decrypt_init(ctx) : EVP_PKEY_encrypt_init(ctx)) == 1,
               EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1,
               EVP_PKEY_CTX_set_rsa_oaep_md(ctx, sha1) == 1,
               EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, sha1) == 1
         else {
             EVP_PKEY_CTX_free(ctx)
-            throw CryptoError.openSSLFailure("RSA-OAEP encrypt setup")
+            throw CryptoError.openSSLFailure("RSA-OAEP setup")
         }
-        // Client keys change with every request: keep only a few.
-        if encryptContexts.count >= 8 { Self.clear(&encryptContexts) }
-        encryptContexts[key.serial] = ctx
         return ctx
     }
 

@@ -100,7 +100,7 @@ struct KAOUnwrapper {
             guard utf8.count <= 128 else { return nil }
             guard let decoded = Base64.decode(UnsafeRawBufferPointer(utf8), into: worker.scratch, options: .strictStandard)
             else { return nil }
-            if decoded == 64, Self.dehexInPlace(worker.scratch, count: 64) { return 32 }
+            if decoded == 64, Hex.decodeInPlace(worker.scratch, count: 64) { return 32 }
             return decoded
         }
         guard let expectedCount else { return .badRequest }
@@ -113,22 +113,5 @@ struct KAOUnwrapper {
         }
         let expected = UnsafeRawBufferPointer(rebasing: worker.scratch[0..<expectedCount])
         return Crypto.constantTimeEquals(expected, UnsafeRawBufferPointer(mac)) ? nil : .badRequest
-    }
-
-    /// Hex-decodes `buffer[0..<count]` into `buffer[0..<count/2]`; false if not hex.
-    static func dehexInPlace(_ buffer: UnsafeMutableRawBufferPointer, count: Int) -> Bool {
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-        }
-        for index in 0..<count where nibble(buffer[index]) == nil { return false }
-        for index in 0..<(count / 2) {
-            buffer[index] = nibble(buffer[2 * index])! << 4 | nibble(buffer[2 * index + 1])!
-        }
-        return true
     }
 }

@@ -22,7 +22,7 @@ import Testing
         let decoded = try #require(Base64.decode(manifestHash, options: .strictStandard))
         #expect(decoded.count == 64)
         var buffer = decoded
-        let ok = buffer.withUnsafeMutableBytes { KAOUnwrapper.dehexInPlace($0, count: 64) }
+        let ok = buffer.withUnsafeMutableBytes { Hex.decodeInPlace($0, count: 64) }
         #expect(ok)
         let mac = Array(buffer[0..<32])
         #expect(hexString(mac).hasPrefix("1949d4f5"))

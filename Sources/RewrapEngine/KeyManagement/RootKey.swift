@@ -14,7 +14,7 @@ public final class RootKey: Sendable {
         let key = SecureBytes(count: 32)
         let ok = key.withUnsafeMutableBytes { buffer -> Bool in
             for index in 0..<32 {
-                guard let high = hexValue(text[2 * index]), let low = hexValue(text[2 * index + 1]) else { return false }
+                guard let high = Hex.value(of: text[2 * index]), let low = Hex.value(of: text[2 * index + 1]) else { return false }
                 buffer[index] = high << 4 | low
             }
             return true
@@ -73,14 +73,5 @@ public enum RootKeyError: Error, Equatable, CustomStringConvertible {
         case .malformedWrappedKey: return "the wrapped key is not base64 of nonce ‖ ciphertext ‖ tag"
         case .unwrapFailed: return "the wrapped key does not open with this root key"
         }
-    }
-}
-
-private func hexValue(_ c: UInt8) -> UInt8? {
-    switch c {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-    default: return nil
     }
 }
