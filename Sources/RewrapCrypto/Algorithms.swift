@@ -30,6 +30,9 @@ final class Algorithms: @unchecked Sendable {
 enum CStrings {
     nonisolated(unsafe) static let digest = strdup(OSSL_MAC_PARAM_DIGEST)!
     nonisolated(unsafe) static let sha256 = strdup("SHA2-256")!
+    nonisolated(unsafe) static let kdfKey = strdup(OSSL_KDF_PARAM_KEY)!
+    nonisolated(unsafe) static let kdfSalt = strdup(OSSL_KDF_PARAM_SALT)!
+    nonisolated(unsafe) static let kdfInfo = strdup(OSSL_KDF_PARAM_INFO)!
 }
 
 /// Version of the libcrypto actually loaded, for reports.

@@ -359,9 +359,9 @@ public enum Crypto {
                 info.withUnsafeMutableBytes { infoBuffer in
                     var params = [
                         OSSL_PARAM_construct_utf8_string(CStrings.digest, CStrings.sha256, 0),
-                        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, ikmBuffer.baseAddress, ikmBuffer.count),
-                        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, saltBuffer.baseAddress, saltBuffer.count),
-                        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, infoBuffer.baseAddress, infoBuffer.count),
+                        OSSL_PARAM_construct_octet_string(CStrings.kdfKey, ikmBuffer.baseAddress, ikmBuffer.count),
+                        OSSL_PARAM_construct_octet_string(CStrings.kdfSalt, saltBuffer.baseAddress, saltBuffer.count),
+                        OSSL_PARAM_construct_octet_string(CStrings.kdfInfo, infoBuffer.baseAddress, infoBuffer.count),
                         OSSL_PARAM_construct_end(),
                     ]
                     return out.withUnsafeMutableBufferPointer { EVP_KDF_derive(ctx, $0.baseAddress, length, &params) }

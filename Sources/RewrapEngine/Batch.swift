@@ -82,12 +82,8 @@ final class Batch: @unchecked Sendable {
 
     /// Re-wrap KAO `index` to the client if it verified and was permitted (spec §5 step 12).
     func rewrap(_ index: Int, with encryptor: ResponseEncryptor?, worker: EngineWorker) {
-        guard case .verified = states[index] else { return }
+        guard case .verified = states[index], let encryptor else { return }
         defer { secureWipe(dek(index)) }
-        guard let encryptor else {
-            states[index] = .failed(.invalidRequest)
-            return
-        }
         do {
             states[index] = .wrapped(try encryptor.wrap(UnsafeRawBufferPointer(dek(index)), worker: worker.crypto))
         } catch {
@@ -108,15 +104,24 @@ final class Batch: @unchecked Sendable {
         (0..<count).contains { if case .verified = states[$0] { return true } else { return false } }
     }
 
+    /// Fails every KAO of the request with `error`, whatever it reached (the Go KAS's
+    /// `failAllKaos`: a PDP failure, or a client key it cannot rewrap to).
+    func failAll(_ error: KAOError) {
+        for index in 0..<count {
+            secureWipe(dek(index))
+            states[index] = .failed(error)
+        }
+        obligations = Array(repeating: [], count: policies.count)
+    }
+
     func apply(_ outcome: AuthorizationOutcome) {
         switch outcome {
         case .failed(let error):
-            for index in 0..<count {
-                secureWipe(dek(index))
-                states[index] = .failed(error)
-            }
+            failAll(error)
         case .decided(let decisions):
-            for (policy, decision) in decisions.enumerated() where decision.permitted {
+            // Denied KAOs carry the obligations too: that is how a client learns what it
+            // did not fulfil.
+            for (policy, decision) in decisions.enumerated() {
                 obligations[policy] = decision.requiredObligations
             }
             for index in 0..<count {
@@ -140,6 +145,7 @@ final class Batch: @unchecked Sendable {
                 required = obligations[policy]
             case .failed(let error):
                 outcome = .fail(error: error.wireString)
+                if error == .forbidden { required = obligations[policy] }
             case .pending, .verified:
                 outcome = .fail(error: "kao not processed by kas")  // spec §4.4, last row
             }

@@ -6,7 +6,8 @@ struct DecodedPolicy: Sendable {
     let id: String
     /// The base64 text as UTF-8 bytes: the binding HMAC's message.
     let bindingMessage: [UInt8]
-    /// `body.dataAttributes[].attribute`; empty ⇒ permitted without asking the PDP.
+    /// `body.dataAttributes[].attribute`, "" for an entry without one; empty ⇒ permitted
+    /// without asking the PDP.
     let attributeFQNs: [String]
     /// Set when the policy could not be decoded: every KAO of it fails with this.
     let failure: KAOError?
@@ -20,8 +21,8 @@ struct DecodedPolicy: Sendable {
             return
         }
         bindingMessage = Array(policy.body.utf8)
-        if let document = Self.decode(bindingMessage) {
-            attributeFQNs = document
+        if let fqns = Self.decode(bindingMessage) {
+            attributeFQNs = fqns
             failure = nil
         } else {
             attributeFQNs = []
@@ -29,21 +30,80 @@ struct DecodedPolicy: Sendable {
         }
     }
 
-    private struct Document: Decodable {
-        struct Body: Decodable {
-            struct Attribute: Decodable { var attribute: String? }
-            var dataAttributes: [Attribute]?
+    /// base64 (strict standard) → JSON, read as the Go KAS reads it into its policy struct
+    /// (`encoding/json`: field names matched case-insensitively, the last duplicate wins, a
+    /// value of the wrong type is an error). Returns the attribute FQNs — one per
+    /// `dataAttributes` entry, "" when an entry has none, so any entry means "ask the PDP" —
+    /// or nil when the policy does not decode or its `uuid` is not a UUID.
+    static func decode(_ base64: [UInt8]) -> [String]? {
+        guard let json = base64.withUnsafeBytes({ Base64.decode($0, options: .strictStandard) }),
+              let document = JSONValue.parse(json)
+        else { return nil }
+        switch document {
+        case .null: return []
+        case .object: break
+        default: return nil
         }
-        var uuid: String?
-        var body: Body?
+        switch document.member("uuid") {
+        case nil, .null?: break
+        case .string(let uuid)?: guard isUUID(uuid) else { return nil }
+        default: return nil
+        }
+        let body: JSONValue
+        switch document.member("body") {
+        case nil, .null?: return []
+        case let value? where isObject(value): body = value
+        default: return nil
+        }
+        guard isStringList(body.member("dissem")) else { return nil }
+        switch body.member("dataAttributes") {
+        case nil, .null?:
+            return []
+        case .array(let entries)?:
+            var fqns: [String] = []
+            for entry in entries {
+                guard entry == .null || isObject(entry),
+                      isString(entry.member("displayName")), isString(entry.member("pubKey")),
+                      isString(entry.member("kasURL")), isBool(entry.member("isDefault"))
+                else { return nil }
+                switch entry.member("attribute") {
+                case nil, .null?: fqns.append("")
+                case .string(let fqn)?: fqns.append(fqn)
+                default: return nil
+                }
+            }
+            return fqns
+        default:
+            return nil
+        }
     }
 
-    /// base64 (strict standard) → JSON; nil when either fails or `uuid` is not a UUID.
-    private static func decode(_ base64: [UInt8]) -> [String]? {
-        let json = base64.withUnsafeBytes { Base64.decode($0, options: .strictStandard) }
-        guard let json, let document = try? JSONDecoder().decode(Document.self, from: Data(json)) else { return nil }
-        if let uuid = document.uuid, !uuid.isEmpty, !isUUID(uuid) { return nil }
-        return (document.body?.dataAttributes ?? []).compactMap(\.attribute)
+    private static func isObject(_ value: JSONValue) -> Bool {
+        if case .object = value { return true }
+        return false
+    }
+
+    /// Absent, null or a string.
+    private static func isString(_ value: JSONValue?) -> Bool {
+        switch value {
+        case nil, .null?, .string?: return true
+        default: return false
+        }
+    }
+
+    private static func isBool(_ value: JSONValue?) -> Bool {
+        switch value {
+        case nil, .null?, .bool?: return true
+        default: return false
+        }
+    }
+
+    private static func isStringList(_ value: JSONValue?) -> Bool {
+        switch value {
+        case nil, .null?: return true
+        case .array(let items)?: return items.allSatisfy { isString($0) }
+        default: return false
+        }
     }
 
     /// Go's uuid.Parse forms: canonical 36, `urn:uuid:` prefix, braces, or 32 hex digits.

@@ -81,18 +81,26 @@ public final class RewrapEngine: Sendable {
         if !needsDecision {
             // Every policy is permitted without asking: unwrap, verify and re-wrap in one pass.
             encryptor = makeEncryptor(clientKey)
-            pool.forEach(count: batch.count, width: width) { worker, index in
-                batch.unwrap(index, worker: worker)
-                batch.rewrap(index, with: encryptor, worker: worker)
+            if encryptor == nil {
+                batch.failAll(.invalidRequest)
+            } else {
+                pool.forEach(count: batch.count, width: width) { worker, index in
+                    batch.unwrap(index, worker: worker)
+                    batch.rewrap(index, with: encryptor, worker: worker)
+                }
             }
         } else {
             pool.forEach(count: batch.count, width: width) { worker, index in
                 batch.unwrap(index, worker: worker)
             }
             batch.apply(await authorize(policies, verified: batch.verifiedPolicies(), entity: entity))
-            encryptor = batch.hasVerified ? makeEncryptor(clientKey) : nil
-            pool.forEach(count: batch.count, width: width) { worker, index in
-                batch.rewrap(index, with: encryptor, worker: worker)
+            encryptor = makeEncryptor(clientKey)
+            if encryptor == nil {
+                batch.failAll(.invalidRequest)
+            } else {
+                pool.forEach(count: batch.count, width: width) { worker, index in
+                    batch.rewrap(index, with: encryptor, worker: worker)
+                }
             }
         }
         return batch.response(sessionPublicKey: encryptor?.sessionPublicKeyPEM ?? "")

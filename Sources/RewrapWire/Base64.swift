@@ -1,7 +1,8 @@
 /// Base64 for the wire: proto3-JSON `bytes` accept the standard or URL-safe alphabet, padded or
-/// not; OpenTDF's policy body and binding hash are strict standard base64 (Go's
-/// `base64.StdEncoding`, which skips CR and LF). Decoding works on UTF-8 bytes without
-/// Foundation, writing into caller storage.
+/// not; OpenTDF's policy body and binding hash are standard base64 with padding (Go's
+/// `base64.StdEncoding`, which skips CR and LF and, not being in strict mode, ignores non-zero
+/// unused bits in the last group). Decoding works on UTF-8 bytes without Foundation, writing
+/// into caller storage.
 public enum Base64 {
     public struct Options: Sendable, Equatable {
         /// Accept `-` and `_` as well as `+` and `/`.
@@ -11,8 +12,9 @@ public enum Base64 {
         /// Skip `\r` and `\n` anywhere (Go's decoder does).
         public var skipsNewlines: Bool
 
-        /// proto3 JSON `bytes`: either alphabet, padding optional.
-        public static let protoJSON = Options(acceptsURLSafe: true, requiresPadding: false, skipsNewlines: false)
+        /// proto3 JSON `bytes`: either alphabet, padding optional, CR/LF skipped (Go's decoders
+        /// skip them in every mode).
+        public static let protoJSON = Options(acceptsURLSafe: true, requiresPadding: false, skipsNewlines: true)
         /// Go `base64.StdEncoding.Decode`: standard alphabet, padding required, CR/LF skipped.
         public static let strictStandard = Options(acceptsURLSafe: false, requiresPadding: true, skipsNewlines: true)
         /// PEM bodies: standard alphabet, whitespace between lines.
@@ -84,12 +86,10 @@ public enum Base64 {
                 if padding != 0 { return nil }
             case 2:
                 guard padding == 0 || padding == 2, written + 1 <= output.count else { return nil }
-                if accumulator & 0xF != 0 { return nil }  // non-canonical trailing bits
                 output[written] = UInt8(truncatingIfNeeded: accumulator >> 4)
                 written += 1
             case 3:
                 guard padding == 0 || padding == 1, written + 2 <= output.count else { return nil }
-                if accumulator & 0x3 != 0 { return nil }
                 output[written] = UInt8(truncatingIfNeeded: accumulator >> 10)
                 output[written + 1] = UInt8(truncatingIfNeeded: accumulator >> 2)
                 written += 2

@@ -1,0 +1,226 @@
+/// A JSON document as written: object members keep their order and their duplicates, so a
+/// reader can apply Go's `encoding/json` rules (case-insensitive field names, last value wins)
+/// where the engine must decide exactly as the Go KAS does (the policy's attributes decide
+/// whether the PDP is asked).
+public indirect enum JSONValue: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case number
+    case string(String)
+    case array([JSONValue])
+    case object([(key: String, value: JSONValue)])
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null), (.number, .number): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.string(let a), .string(let b)): return a == b
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        default: return false
+        }
+    }
+
+    /// Parses one JSON value (RFC 8259; surrounding whitespace allowed, nothing else after it).
+    /// Nesting deeper than `maxDepth` is refused rather than risking the stack.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64) -> JSONValue? {
+        var parser = Parser(bytes: bytes, maxDepth: maxDepth)
+        guard let value = parser.value(depth: 0) else { return nil }
+        parser.skipWhitespace()
+        return parser.index == bytes.count ? value : nil
+    }
+
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) -> JSONValue? {
+        bytes.withUnsafeBytes { parse($0, maxDepth: maxDepth) }
+    }
+
+    /// Go's field lookup: the last member whose name equals `name` under Unicode simple case
+    /// folding (`strings.EqualFold`), or nil.
+    public func member(_ name: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        let folded = Self.fold(name)
+        return members.last { Self.fold($0.key) == folded }?.value
+    }
+
+    private static func fold(_ text: String) -> String {
+        // lowercased() plus the two folds it misses that EqualFold has: ſ → s and K (Kelvin) → k.
+        text.lowercased().replacingOccurrences(of: "ſ", with: "s").replacingOccurrences(of: "\u{212A}", with: "k")
+    }
+
+    private struct Parser {
+        let bytes: UnsafeRawBufferPointer
+        let maxDepth: Int
+        var index = 0
+
+        init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+            self.bytes = bytes
+            self.maxDepth = maxDepth
+        }
+
+        mutating func skipWhitespace() {
+            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        }
+
+        mutating func value(depth: Int) -> JSONValue? {
+            guard depth <= maxDepth else { return nil }
+            skipWhitespace()
+            guard index < bytes.count else { return nil }
+            switch bytes[index] {
+            case UInt8(ascii: "{"): return object(depth: depth)
+            case UInt8(ascii: "["): return array(depth: depth)
+            case UInt8(ascii: "\""): return string().map(JSONValue.string)
+            case UInt8(ascii: "t"): return literal("true", .bool(true))
+            case UInt8(ascii: "f"): return literal("false", .bool(false))
+            case UInt8(ascii: "n"): return literal("null", .null)
+            default: return number()
+            }
+        }
+
+        private mutating func literal(_ text: StaticString, _ result: JSONValue) -> JSONValue? {
+            let count = text.utf8CodeUnitCount
+            guard index + count <= bytes.count else { return nil }
+            for offset in 0..<count where bytes[index + offset] != text.utf8Start[offset] { return nil }
+            index += count
+            return result
+        }
+
+        private mutating func object(depth: Int) -> JSONValue? {
+            index += 1
+            var members: [(key: String, value: JSONValue)] = []
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(members)
+            }
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
+                index += 1
+                guard let member = value(depth: depth + 1) else { return nil }
+                members.append((key, member))
+                skipWhitespace()
+                guard index < bytes.count else { return nil }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+                return nil
+            }
+        }
+
+        private mutating func array(depth: Int) -> JSONValue? {
+            index += 1
+            var elements: [JSONValue] = []
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(elements)
+            }
+            while true {
+                guard let element = value(depth: depth + 1) else { return nil }
+                elements.append(element)
+                skipWhitespace()
+                guard index < bytes.count else { return nil }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(elements) }
+                return nil
+            }
+        }
+
+        private mutating func string() -> String? {
+            index += 1  // opening quote
+            var scalars = String.UnicodeScalarView()
+            var runStart = index
+            var pending: [UInt8] = []
+            func flushRun(_ end: Int, into pending: inout [UInt8]) {
+                pending.append(contentsOf: bytes[runStart..<end])
+            }
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") {
+                    flushRun(index, into: &pending)
+                    index += 1
+                    scalars.append(contentsOf: String(decoding: pending, as: UTF8.self).unicodeScalars)
+                    return String(scalars)
+                }
+                if byte < 0x20 { return nil }
+                if byte == UInt8(ascii: "\\") {
+                    flushRun(index, into: &pending)
+                    index += 1
+                    guard index < bytes.count else { return nil }
+                    let escape = bytes[index]
+                    index += 1
+                    switch escape {
+                    case UInt8(ascii: "\""): pending.append(0x22)
+                    case UInt8(ascii: "\\"): pending.append(0x5C)
+                    case UInt8(ascii: "/"): pending.append(0x2F)
+                    case UInt8(ascii: "b"): pending.append(0x08)
+                    case UInt8(ascii: "f"): pending.append(0x0C)
+                    case UInt8(ascii: "n"): pending.append(0x0A)
+                    case UInt8(ascii: "r"): pending.append(0x0D)
+                    case UInt8(ascii: "t"): pending.append(0x09)
+                    case UInt8(ascii: "u"):
+                        guard var code = hex4() else { return nil }
+                        if (0xD800..<0xDC00).contains(code), index + 6 <= bytes.count,
+                           bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                            let save = index
+                            index += 2
+                            if let low = hex4(), (0xDC00..<0xE000).contains(low) {
+                                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                            } else {
+                                index = save
+                            }
+                        }
+                        let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"  // lone surrogate, as Go does
+                        pending.append(contentsOf: Array(String(scalar).utf8))
+                    default:
+                        return nil
+                    }
+                    runStart = index
+                    continue
+                }
+                index += 1
+            }
+            return nil
+        }
+
+        private mutating func hex4() -> UInt32? {
+            guard index + 4 <= bytes.count else { return nil }
+            var value: UInt32 = 0
+            for offset in 0..<4 {
+                guard let digit = Hex.value(of: bytes[index + offset]) else { return nil }
+                value = value << 4 | UInt32(digit)
+            }
+            index += 4
+            return value
+        }
+
+        private mutating func number() -> JSONValue? {
+            let start = index
+            if index < bytes.count, bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard index < bytes.count else { return nil }
+            if bytes[index] == UInt8(ascii: "0") {
+                index += 1
+            } else {
+                guard digits() > 0 else { return nil }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                index += 1
+                guard digits() > 0 else { return nil }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                guard digits() > 0 else { return nil }
+            }
+            return index > start ? .number : nil
+        }
+
+        private mutating func digits() -> Int {
+            let start = index
+            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            return index - start
+        }
+    }
+}
