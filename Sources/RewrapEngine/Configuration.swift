@@ -9,6 +9,8 @@ public struct RewrapConfiguration: Sendable {
         public var maxRequestBytes = 8 * 1024 * 1024
         /// Most KAOs in one request, over all policies.
         public var maxKeyAccessObjects = 8192
+        /// Most policies (`requests` entries) in one request.
+        public var maxPolicies = 8192
         /// Largest policy body (base64 text) per policy.
         public var maxPolicyBytes = 512 * 1024
         /// Largest PEM accepted for the client key and for an ephemeral key.

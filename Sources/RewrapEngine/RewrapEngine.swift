@@ -56,6 +56,9 @@ public final class RewrapEngine: Sendable {
     public func rewrap(_ request: UnsignedRewrapRequest, entity: String = "") async throws(RewrapRequestError) -> RewrapResponse {
         let limits = configuration.limits
         guard !request.requests.isEmpty else { throw .invalidRequestBody }
+        guard request.requests.count <= limits.maxPolicies else {
+            throw .limitExceeded("number of policies", limits.maxPolicies)
+        }
         let kaoCount = request.requests.reduce(0) { $0 + $1.keyAccessObjects.count }
         guard kaoCount <= limits.maxKeyAccessObjects else {
             throw .limitExceeded("number of key access objects", limits.maxKeyAccessObjects)

@@ -922,6 +922,19 @@ import Testing
         #expect(response.responses.flatMap(\.results).map(\.status) == ["permit", "permit", "permit"])
     }
 
+    @Test func tooManyPoliciesIsResourceExhausted() async throws {
+        let (kao, _) = try makeKAO(.rsa2048)
+        let e = engine { $0.limits.maxPolicies = 2 }
+        let policies = (0..<3).map { (id: "p\($0)", body: Fixtures.vectors.policy, kaos: $0 == 0 ? [kao] : [KeyAccess]()) }
+        let error = await Self.rewrapError {
+            _ = try await e.rewrap(RewrapRequestBuilder.request(clientPublicKeyPEM: Self.rsaClientPEM, policies: policies))
+        }
+        #expect(error?.code == .resourceExhausted)
+        let response = try await e.rewrap(
+            RewrapRequestBuilder.request(clientPublicKeyPEM: Self.rsaClientPEM, policies: Array(policies.prefix(2))))
+        #expect(response.responses.map(\.policyId) == ["p0", "p1"])
+    }
+
     @Test func requestJSONOverTheLimitIsResourceExhausted() async throws {
         let (kao, _) = try makeKAO(.rsa2048)
         let json = RewrapRequestBuilder.json(makeRequest(client: Self.rsaClientPEM, kaos: [kao]))
