@@ -2,7 +2,9 @@
 import PackageDescription
 
 // Layering (each arrow is the only direction a dependency goes):
-//   rewrap (CLI), rewrap-bench  →  RewrapEngine  →  RewrapWire
+//   rewrap (CLI), rewrap-bench  →  RewrapKeyManagement (keyring, registry, key managers, cache)
+//                                       ↓
+//                                   RewrapEngine  →  RewrapWire (request/response model)
 //                                       ↓
 //   RewrapClient  →  RewrapCrypto  →  COpenSSL (system libssl/libcrypto, the only C boundary)
 let package = Package(
@@ -10,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "RewrapEngine", targets: ["RewrapEngine"]),
+        .library(name: "RewrapKeyManagement", targets: ["RewrapKeyManagement"]),
         .library(name: "RewrapClient", targets: ["RewrapClient"]),
         .executable(name: "rewrap", targets: ["rewrap"]),
         .executable(name: "rewrap-bench", targets: ["rewrap-bench"]),
@@ -17,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -27,15 +31,20 @@ let package = Package(
         ),
         .target(name: "RewrapCrypto", dependencies: ["COpenSSL"]),
         .target(name: "RewrapWire"),
+        .target(name: "RewrapEngine", dependencies: ["RewrapCrypto", "RewrapWire"]),
         .target(
-            name: "RewrapEngine",
-            dependencies: ["RewrapCrypto", "RewrapWire", .product(name: "Yams", package: "Yams")]
+            name: "RewrapKeyManagement",
+            dependencies: [
+                "RewrapEngine",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .target(name: "RewrapClient", dependencies: ["RewrapCrypto", "RewrapWire"]),
         .executableTarget(
             name: "rewrap",
             dependencies: [
-                "RewrapEngine", "RewrapClient",
+                "RewrapEngine", "RewrapKeyManagement", "RewrapClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
@@ -43,7 +52,7 @@ let package = Package(
         .executableTarget(
             name: "rewrap-bench",
             dependencies: [
-                "RewrapEngine", "RewrapClient", "RewrapCrypto",
+                "RewrapEngine", "RewrapKeyManagement", "RewrapClient", "RewrapCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/RewrapBench",
@@ -51,7 +60,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RewrapTests",
-            dependencies: ["RewrapEngine", "RewrapClient", "RewrapCrypto", "RewrapWire"],
+            dependencies: ["RewrapEngine", "RewrapKeyManagement", "RewrapClient", "RewrapCrypto", "RewrapWire"],
             exclude: ["Fixtures"]
         ),
     ]

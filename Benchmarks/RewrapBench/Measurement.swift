@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import RewrapEngine
+import RewrapKeyManagement
 import Synchronization
 
 /// One timed run of the engine: `streams` concurrent request loops for `duration` seconds.

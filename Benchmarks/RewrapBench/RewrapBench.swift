@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RewrapCrypto
 import RewrapEngine
+import RewrapKeyManagement
 
 @main
 struct RewrapBench: AsyncParsableCommand {

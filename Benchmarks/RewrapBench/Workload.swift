@@ -1,6 +1,7 @@
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
+import RewrapKeyManagement
 import RewrapWire
 
 /// Requests generated as the OpenTDF Go SDK writes them, with the DEKs kept to check that every

@@ -4,7 +4,7 @@ import RewrapWire
 /// Step 8 of spec §5 for one KAO: unwrap the DEK with the KAS key, then verify the policy
 /// binding. Runs on a worker thread; the DEK is written into caller-owned secure memory.
 struct KAOUnwrapper {
-    let keys: any KeyProvider
+    let keys: any KeySource
     let configuration: RewrapConfiguration
 
     /// nil on success (the DEK is in `dek`), else the per-KAO error.
@@ -28,10 +28,15 @@ struct KAOUnwrapper {
 
     private func unwrapRSA(_ kao: KeyAccess, worker: EngineWorker, into dek: UnsafeMutableRawBufferPointer) -> KAOError? {
         if !kao.kid.isEmpty {
-            guard let key = keys.key(forKid: kao.kid), key.algorithm.isRSA else { return .badRequest }
-            return decrypt(kao.wrappedKey, with: key, worker: worker, into: dek) ? nil : .badRequest
+            switch keys.resolve(kid: kao.kid) {
+            case nil: return .badRequest
+            case .unavailable(let error)?: return error
+            case .local(let key)?:
+                guard key.algorithm.isRSA else { return .badRequest }
+                return decrypt(kao.wrappedKey, with: key, worker: worker, into: dek) ? nil : .badRequest
+            }
         }
-        let candidates = keys.legacyKeys
+        let candidates = keys.legacyKeys()
         guard !candidates.isEmpty else { return .noLegacyKeyIDs }
         for key in candidates where decrypt(kao.wrappedKey, with: key, worker: worker, into: dek) {
             return nil
@@ -58,9 +63,15 @@ struct KAOUnwrapper {
         case .success(let parsed): (curve, pointCount) = parsed
         }
         // No legacy fallback for EC; a key on another curve cannot have made this KAO.
-        guard let key = keys.key(forKid: kao.kid), key.algorithm == .ec(curve),
-              kao.wrappedKey.count == dek.count + CryptoWorker.gcmOverhead
-        else { return .badRequest }
+        let key: KASKey
+        switch keys.resolve(kid: kao.kid) {
+        case nil: return .badRequest
+        case .unavailable(let error)?: return error
+        case .local(let found)?: key = found
+        }
+        guard key.algorithm == .ec(curve), kao.wrappedKey.count == dek.count + CryptoWorker.gcmOverhead else {
+            return .badRequest
+        }
         let shared = UnsafeMutableRawBufferPointer(rebasing: worker.sharedSecret[0..<curve.coordinateByteCount])
         let wrapKey = worker.wrapKey
         defer { worker.secrets.wipe() }

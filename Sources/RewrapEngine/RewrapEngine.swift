@@ -5,7 +5,7 @@ import RewrapWire
 /// The rewrap engine a KAS links: request in, response out (spec §5).
 ///
 /// ```swift
-/// let engine = RewrapEngine(keys: try KeyRing.load(file: "keyring.yaml"))
+/// let engine = RewrapEngine(keys: try KeyRing.load(file: "keyring.yaml"))   // RewrapKeyManagement
 /// let response = try await engine.rewrap(request)   // or rewrap(json:) for bytes
 /// ```
 ///
@@ -15,14 +15,14 @@ import RewrapWire
 /// re-wrapped to the client key, again in parallel. When no policy has attributes the two
 /// parallel phases are fused into one pass. DEKs live in one wiping buffer per request.
 public final class RewrapEngine: Sendable {
-    public let keys: any KeyProvider
+    public let keys: any KeySource
     public let authorizer: any RewrapAuthorizer
     public let configuration: RewrapConfiguration
     private let pool = WorkerPool()
     private let clientKeys = ClientKeyCache()
 
     public init(
-        keys: any KeyProvider,
+        keys: any KeySource,
         authorizer: any RewrapAuthorizer = DenyAttributedPolicies(),
         configuration: RewrapConfiguration = RewrapConfiguration()
     ) {

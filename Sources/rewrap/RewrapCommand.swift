@@ -3,6 +3,7 @@ import Foundation
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
+import RewrapKeyManagement
 
 @main
 struct Rewrap: AsyncParsableCommand {

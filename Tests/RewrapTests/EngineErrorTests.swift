@@ -2,6 +2,7 @@ import Foundation
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
+import RewrapKeyManagement
 import RewrapWire
 import Synchronization
 import Testing
@@ -419,7 +420,7 @@ import Testing
             KASKey(kid: "r3", privateKey: Fixtures.privateKey("kas-rsa3072")),
             KASKey(kid: "e1", privateKey: Fixtures.privateKey("kas-secp256r1")),
         ])
-        #expect(ring.legacyKeys.isEmpty)
+        #expect(ring.legacyKeys().isEmpty)
         let (kao, _) = try makeKAO(.rsa2048, includeKid: false)
         #expect(kao.kid.isEmpty)
         let result = try await Self.single(kao, engine: engine(ring))
@@ -433,7 +434,7 @@ import Testing
             KASKey(kid: "r4", privateKey: Fixtures.privateKey("kas-rsa4096"), legacy: true),
             KASKey(kid: "r2", privateKey: Fixtures.privateKey("kas-rsa2048")),
         ])
-        #expect(ring.legacyKeys.isEmpty)
+        #expect(ring.legacyKeys().isEmpty)
         let (kao, _) = try Self.kao(to: TDFWriter.KASPublicKey(kid: "r4", key: Fixtures.publicKey("kas-rsa4096")), includeKid: false)
         #expect(try await Self.single(kao, engine: engine(ring)).error == Self.invalidArgument("no legacy key IDs found"))
     }
@@ -444,7 +445,7 @@ import Testing
             KASKey(kid: "current", privateKey: current),
             KASKey(kid: "old", privateKey: Fixtures.privateKey("kas-rsa2048"), legacy: true),
         ])
-        #expect(ring.legacyKeys.map(\.kid) == ["old"])
+        #expect(ring.legacyKeys().map(\.kid) == ["old"])
         let (legacyKAO, legacyDEK) = try makeKAO(.rsa2048, includeKid: false)
         let (currentKAO, _) = try Self.kao(to: Self.kasKey(current, kid: "current"), includeKid: false)
         let (kidKAO, kidDEK) = try Self.kao(to: Self.kasKey(current, kid: "current"))
@@ -465,7 +466,7 @@ import Testing
             KASKey(kid: "b", privateKey: second),
             KASKey(kid: "e", privateKey: Fixtures.privateKey("kas-secp256r1")),
         ])
-        #expect(ring.legacyKeys.map(\.kid) == ["a", "b"])
+        #expect(ring.legacyKeys().map(\.kid) == ["a", "b"])
         let (toA, deKA) = try makeKAO(.rsa2048, includeKid: false)
         let (toB, dekB) = try Self.kao(to: Self.kasKey(second, kid: "b"), includeKid: false)
         let (to3072, _) = try makeKAO(.rsa3072, includeKid: false)

@@ -2,6 +2,7 @@ import Foundation
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
+import RewrapKeyManagement
 import RewrapWire
 
 /// Test fixtures: fixed keys and known-answer vectors made by `Fixtures/make-vectors.py`
@@ -95,7 +96,7 @@ func makeKAO(_ algorithm: KeyAlgorithm, policy: String = Fixtures.vectors.policy
 }
 
 func engine(
-    _ keys: any KeyProvider = Fixtures.keyRing, authorizer: any RewrapAuthorizer = DenyAttributedPolicies(),
+    _ keys: any KeySource = Fixtures.keyRing, authorizer: any RewrapAuthorizer = DenyAttributedPolicies(),
     configure: (inout RewrapConfiguration) -> Void = { _ in }
 ) -> RewrapEngine {
     var configuration = RewrapConfiguration()

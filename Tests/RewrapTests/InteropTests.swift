@@ -1,6 +1,7 @@
 import Foundation
 import RewrapClient
 import RewrapEngine
+import RewrapKeyManagement
 import Testing
 
 /// OpenTDF's own registry fixtures (spec §8.2): private keys wrapped by the development root

@@ -1,6 +1,7 @@
 import Foundation
 import RewrapClient
 import RewrapEngine
+import RewrapKeyManagement
 import Testing
 
 /// Writer → engine → client, for every KAS key algorithm × client key algorithm, through Swift

@@ -2,6 +2,7 @@ import Foundation
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
+import RewrapKeyManagement
 import RewrapWire
 import Testing
 

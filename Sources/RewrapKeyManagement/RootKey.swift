@@ -1,5 +1,4 @@
-import RewrapCrypto
-import RewrapWire
+import RewrapEngine
 
 /// The KAS root key of OpenTDF's BasicManager (spec §6.3): private keys stored in the
 /// registry are `base64(nonce(12) ‖ AES-256-GCM(rootKey, PKCS#8 PEM text) ‖ tag(16))`.

@@ -1,37 +1,12 @@
 import Foundation
-import RewrapCrypto
+import RewrapEngine
 import Yams
 
-/// A KAS private key the engine can unwrap with, parsed once.
-public struct KASKey: Sendable {
-    public let kid: String
-    public let algorithm: KeyAlgorithm
-    public let privateKey: PrivateKey
-    /// Kid-free `wrapped` KAOs try legacy RSA-2048 keys (spec §5 step 8b).
-    public let legacy: Bool
-
-    public init(kid: String, privateKey: PrivateKey, legacy: Bool = false) {
-        self.kid = kid
-        self.algorithm = privateKey.algorithm
-        self.privateKey = privateKey
-        self.legacy = legacy
-    }
-}
-
-/// Where the engine finds KAS private keys. Lookups happen once per KAO, so they must be
-/// cheap and never parse: implementations hold parsed keys.
-public protocol KeyProvider: Sendable {
-    /// The key for `kid`, whatever its status (rotated keys keep decrypting).
-    func key(forKid kid: String) -> KASKey?
-    /// Candidates for a kid-free `wrapped` KAO, in the order to try them.
-    var legacyKeys: [KASKey] { get }
-}
-
 /// Keys held in memory, loaded from a keyring file or built in code.
-public final class KeyRing: KeyProvider {
+public final class KeyRing: KeySource {
     private let byKid: [String: KASKey]
     public let keys: [KASKey]
-    public let legacyKeys: [KASKey]
+    private let legacy: [KASKey]
 
     /// `keys` in file order. As OpenTDF's keyring does (provider.go), when no key is marked
     /// legacy every RSA-2048 key is a legacy candidate; legacy candidates are RSA-2048 only.
@@ -45,10 +20,14 @@ public final class KeyRing: KeyProvider {
         self.keys = keys
         let rsa2048 = keys.filter { $0.algorithm == .rsa2048 }
         let marked = rsa2048.filter(\.legacy)
-        self.legacyKeys = keys.contains(where: \.legacy) ? marked : rsa2048
+        self.legacy = keys.contains(where: \.legacy) ? marked : rsa2048
     }
 
     public func key(forKid kid: String) -> KASKey? { byKid[kid] }
+
+    public func resolve(kid: String) -> KeyResolution? { byKid[kid].map(KeyResolution.local) }
+
+    public func legacyKeys() -> [KASKey] { legacy }
 
     /// Loads a keyring file (YAML or JSON; JSON is YAML). Field names follow OpenTDF's
     /// `server.cryptoProvider.standard.keys` and `services.kas.keyring`:

@@ -1,0 +1,49 @@
+import RewrapCrypto
+
+/// A KAS private key the engine unwraps with on its worker threads, parsed once.
+public struct KASKey: Sendable {
+    public let kid: String
+    public let algorithm: KeyAlgorithm
+    public let privateKey: PrivateKey
+    /// Kid-free `wrapped` KAOs try legacy RSA-2048 keys (spec §5 step 8b).
+    public let legacy: Bool
+
+    public init(kid: String, privateKey: PrivateKey, legacy: Bool = false) {
+        self.kid = kid
+        self.algorithm = privateKey.algorithm
+        self.privateKey = privateKey
+        self.legacy = legacy
+    }
+}
+
+/// What a kid resolves to.
+public enum KeyResolution: Sendable {
+    /// A parsed private key: the engine unwraps with it locally (keyring keys, registry keys
+    /// wrapped by the root key).
+    case local(KASKey)
+    /// The key exists but cannot unwrap here; every KAO for it fails with this error (a
+    /// public-key-only key, a key whose manager is not registered, a store failure).
+    case unavailable(KAOError)
+}
+
+/// Where the engine finds KAS keys: a keyring in memory, or the key registry behind a key
+/// manager and a cache. `resolve` is called once per KAO from worker threads, so it must be
+/// thread-safe and, on its warm path, cheap (a cache lookup, no parse).
+public protocol KeySource: Sendable {
+    /// The key for `kid`, whatever its status (rotated keys keep decrypting), or nil when no
+    /// key has that kid.
+    func resolve(kid: String) -> KeyResolution?
+    /// Candidates for a kid-free `wrapped` KAO, in the order to try them: RSA-2048 legacy keys.
+    func legacyKeys() -> [KASKey]
+}
+
+extension KAOError {
+    /// A key store or manager failed (not secret-dependent, so not `bad request`).
+    public static let keyLookupFailed = KAOError(.internal, "key lookup failed")
+    /// The key holds no private key (PUBLIC_KEY_ONLY mode).
+    public static let publicKeyOnly = KAOError(.invalidArgument, "key is public-key-only and cannot rewrap")
+
+    public static func noManagerRegistered(_ manager: String) -> KAOError {
+        KAOError(.invalidArgument, "no key manager registered for \(manager.isEmpty ? "this key" : manager)")
+    }
+}
