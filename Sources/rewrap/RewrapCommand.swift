@@ -18,12 +18,19 @@ struct Rewrap: AsyncParsableCommand {
           rewrap make-request --kas-public keys/e1-public.pem --kid e1 --client-public client/client-public.pem > body.json
           rewrap request --keyring keys/keyring.yaml --in body.json    # body.json: an UnsignedRewrapRequest
         """,
-        subcommands: [Keys.self, Request.self, MakeRequest.self])
+        subcommands: [Keys.self, Providers.self, Request.self, MakeRequest.self])
 }
 
 struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage KAS keys.", subcommands: [Generate.self])
+        abstract: "Manage KAS keys: PEM files and keyrings (generate), or the key registry database (the rest).",
+        discussion: """
+        Registry commands take --db (default $REWRAP_DB, else ./rewrap-keys.sqlite) and read the root key
+        from REWRAP_ROOT_KEY (64 hex characters) or --root-key-file. Output is a table; --json for scripts.
+        """,
+        subcommands: [Generate.self, CreateKey.self, ImportKey.self, ListKeys.self, GetKey.self, RotateKey.self,
+                      SetBaseKey.self, GetBaseKey.self, MapKey.self, UnmapKey.self, ListMappings.self,
+                      PublicKeyCommand.self, ImportLoop.self])
 }
 
 struct Generate: AsyncParsableCommand {
@@ -106,7 +113,13 @@ struct Request: AsyncParsableCommand {
         """)
 
     @Option(help: "Keyring file (YAML or JSON) listing {kid, alg, private, legacy}.")
-    var keyring: String
+    var keyring: String?
+
+    @Option(help: "Rewrap against the key registry database instead of a keyring (root key from REWRAP_ROOT_KEY or --root-key-file).")
+    var db: String?
+
+    @Option(help: "File holding the registry's root key as hex.")
+    var rootKeyFile: String?
 
     @Option(name: .customLong("in"), help: "Request body file ('-' or omitted: standard input).")
     var input: String?
@@ -117,10 +130,26 @@ struct Request: AsyncParsableCommand {
     @Flag(help: "Refuse ec-wrapped KAOs and EC client keys, like a KAS without preview.ec_tdf_enabled.")
     var disableEC = false
 
+    func validate() throws {
+        guard (keyring == nil) != (db == nil) else { throw ValidationError("give exactly one of --keyring and --db") }
+    }
+
     func run() async throws {
-        let keys: KeyRing
+        let keys: any KeySource
         do {
-            keys = try KeyRing.load(file: keyring)
+            if let keyring {
+                keys = try KeyRing.load(file: keyring)
+            } else {
+                var registry = try RegistryOptions.parse([])
+                registry.db = db
+                registry.rootKeyFile = rootKeyFile
+                let rootKey = try registry.rootKey(required: false)
+                if rootKey == nil {
+                    FileHandle.standardError.write(Data("rewrap: warning: no root key (REWRAP_ROOT_KEY or --root-key-file); CONFIG_ROOT_KEY keys will fail\n".utf8))
+                }
+                keys = RegistryKeySource(store: try registry.openStore(),
+                                         managers: DelegatingKeyManager(default: BasicKeyManager(rootKey: rootKey)))
+            }
         } catch {
             FileHandle.standardError.write(Data("rewrap: \(error)\n".utf8))
             throw ExitCode(78)
