@@ -1,0 +1,164 @@
+import Foundation
+import RewrapClient
+import RewrapEngine
+import RewrapKeyManagement
+import Synchronization
+import Testing
+
+@Suite struct KeyCacheTests {
+    /// N concurrent misses for one kid: one load; every caller gets its result.
+    @Test func singleFlight() async throws {
+        let cache = KeyCache<Int>()
+        let loads = Counter()
+        let results = await withTaskGroup(of: Int?.self) { group in
+            for _ in 0..<32 {
+                group.addTask {
+                    await Task.detached {
+                        try? cache.value(for: "k") { () throws(RegistryError) -> KeyCache<Int>.Loaded in
+                            loads.increment()
+                            Thread.sleep(forTimeInterval: 0.2)
+                            return (42, 8)
+                        }
+                    }.value
+                }
+            }
+            var all: [Int?] = []
+            for await value in group { all.append(value) }
+            return all
+        }
+        #expect(loads.value == 1)
+        #expect(results.allSatisfy { $0 == 42 })
+        #expect(cache.counters.loads == 1)
+        #expect(cache.counters.misses + cache.counters.hits == 32)
+    }
+
+    /// The same through the registry: concurrent KAOs for a cold kid cause one store read.
+    @Test func singleFlightThroughTheRegistry() throws {
+        let registry = try TemporaryRegistry()
+        try registry.add("e1", .ecP256)
+        let counting = CountingStore(registry.store, delay: .milliseconds(100))
+        let source = RegistryKeySource(store: counting, managers: DelegatingKeyManager(default: BasicKeyManager(rootKey: registry.rootKey)))
+        let resolved = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 16) { _ in
+            if case .local? = source.resolve(kid: "e1") { resolved.wrappingAdd(1, ordering: .relaxed) }
+        }
+        #expect(resolved.load(ordering: .relaxed) == 16)
+        #expect(counting.reads.load(ordering: .relaxed) == 1)
+        #expect(source.cache?.counters.loads == 1)
+    }
+
+    @Test func ttlExpiryAndZeroTTL() throws {
+        var limits = KeyCacheLimits()
+        limits.ttl = .milliseconds(100)
+        let cache = KeyCache<Int>(limits: limits)
+        let loads = Atomic<Int>(0)
+        func get() throws -> Int? {
+            try cache.value(for: "k") { () throws(RegistryError) -> KeyCache<Int>.Loaded in
+                loads.wrappingAdd(1, ordering: .relaxed)
+                return (1, 1)
+            }
+        }
+        _ = try get(); _ = try get()
+        #expect(loads.load(ordering: .relaxed) == 1)
+        Thread.sleep(forTimeInterval: 0.15)
+        _ = try get()
+        #expect(loads.load(ordering: .relaxed) == 2)
+
+        limits.ttl = .zero
+        let uncached = KeyCache<Int>(limits: limits)
+        let zeroLoads = Atomic<Int>(0)
+        for _ in 0..<3 {
+            _ = try uncached.value(for: "k") { () throws(RegistryError) -> KeyCache<Int>.Loaded in
+                zeroLoads.wrappingAdd(1, ordering: .relaxed)
+                return (1, 1)
+            }
+        }
+        #expect(zeroLoads.load(ordering: .relaxed) == 3, "TTL 0 disables caching")
+        #expect(uncached.count == 0)
+    }
+
+    @Test func negativeCachingIsShort() throws {
+        var limits = KeyCacheLimits()
+        limits.negativeTTL = .milliseconds(100)
+        let cache = KeyCache<Int>(limits: limits)
+        let loads = Atomic<Int>(0)
+        func get() throws -> Int? {
+            try cache.value(for: "unknown") { () throws(RegistryError) -> KeyCache<Int>.Loaded in
+                loads.wrappingAdd(1, ordering: .relaxed)
+                return nil
+            }
+        }
+        for _ in 0..<50 { #expect(try get() == nil) }
+        #expect(loads.load(ordering: .relaxed) == 1)
+        #expect(cache.counters.negativeHits == 49)
+        Thread.sleep(forTimeInterval: 0.15)
+        _ = try get()
+        #expect(loads.load(ordering: .relaxed) == 2)
+    }
+
+    @Test func failuresAreNotCached() throws {
+        let cache = KeyCache<Int>()
+        #expect(throws: RegistryError.storage("down")) {
+            try cache.value(for: "k") { () throws(RegistryError) -> KeyCache<Int>.Loaded in throw .storage("down") }
+        }
+        #expect(try cache.value(for: "k") { () throws(RegistryError) -> KeyCache<Int>.Loaded in (7, 1) } == 7)
+    }
+
+    @Test func boundedByEntriesAndBytesLeastRecentlyUsedFirst() throws {
+        var limits = KeyCacheLimits()
+        limits.maxEntries = 3
+        limits.maxBytes = 1000
+        let cache = KeyCache<String>(limits: limits)
+        func put(_ kid: String, bytes: Int) throws {
+            _ = try cache.value(for: kid) { () throws(RegistryError) -> KeyCache<String>.Loaded in (kid, bytes) }
+        }
+        try put("a", bytes: 100); try put("b", bytes: 100); try put("c", bytes: 100)
+        try put("a", bytes: 100)  // a hit: now b is least recently used
+        try put("d", bytes: 100)
+        #expect(cache.count == 3)
+        #expect(cache.counters.evictions == 1)
+        let loadsBefore = cache.counters.loads
+        try put("a", bytes: 100)
+        #expect(cache.counters.loads == loadsBefore, "a stayed")
+        try put("b", bytes: 100)
+        #expect(cache.counters.loads == loadsBefore + 1, "b was evicted")
+        try put("big", bytes: 950)
+        #expect(cache.count <= 2, "the byte bound evicts too")
+    }
+
+    /// Rotating or deleting through the store drops the kid from this process's cache at once.
+    @Test func invalidationOnRotateAndDelete() throws {
+        let registry = try TemporaryRegistry()
+        try registry.add("e1", .ecP256)
+        try registry.add("pk", .ecP256)
+        let source = registry.source()
+        #expect({ if case .local? = source.resolve(kid: "e1") { return true } else { return false } }())
+        _ = source.resolve(kid: "e1")
+        #expect(source.cache?.counters.loads == 1)
+        _ = try registry.store.rotate(kid: "e1", to: try registry.makeRecord("e2", .ecP256).0)
+        #expect(source.cache!.counters.invalidations >= 1)
+        // Rotated keys still resolve (and decrypt): lookup by kid ignores status.
+        #expect({ if case .local? = source.resolve(kid: "e1") { return true } else { return false } }())
+        #expect(source.cache?.counters.loads == 2)
+        _ = source.resolve(kid: "pk")
+        try registry.store.delete(kid: "pk")
+        #expect(source.resolve(kid: "pk") == nil)
+    }
+}
+
+extension KeyResolution: Equatable {
+    public static func == (lhs: KeyResolution, rhs: KeyResolution) -> Bool {
+        switch (lhs, rhs) {
+        case (.local(let a), .local(let b)): return a.kid == b.kid
+        case (.unavailable(let a), .unavailable(let b)): return a == b
+        default: return false
+        }
+    }
+}
+
+/// A shared counter closures can capture.
+final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+    func increment() { count.wrappingAdd(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
+}
