@@ -1,8 +1,9 @@
 import Foundation
+import RewrapKeyManagement
 
 /// `results/local.json`: everything needed to judge a run without re-running it.
 struct Report: Codable {
-    static let schema = "rewrap-bench/local/1"
+    static let schema = "rewrap-bench/paths/2"
 
     struct Machine: Codable {
         var cpu: String
@@ -21,6 +22,8 @@ struct Report: Codable {
     }
 
     struct Case: Codable {
+        /// local, cached-warm, cached-cold or uncached.
+        var path: String
         var algorithm: String
         var client: String
         var batch: Int
@@ -35,10 +38,25 @@ struct Report: Codable {
         /// Request latency over all repetitions, microseconds.
         var latencyP50Microseconds: Double
         var latencyP99Microseconds: Double
+        var latencyMaxMicroseconds: Double
         var wrongDEKs: Int
+        /// Parsed-key cache counters over the timed runs (registry paths with a cache).
+        var cache: KeyCacheCounters?
+    }
+
+    /// KAO/s of one path ÷ another, same algorithm, batch and threads, per repetition; median.
+    struct PathRatio: Codable {
+        var numerator: String
+        var denominator: String
+        var algorithm: String
+        var batch: Int
+        var threads: Int
+        var ratio: Double
+        var ratioPerRepetition: [Double]
     }
 
     struct Scaling: Codable {
+        var path: String
         var algorithm: String
         var client: String
         var batch: Int
@@ -69,6 +87,7 @@ struct Report: Codable {
     var ceilings: [Ceiling]
     var cases: [Case]
     var scaling: [Scaling]
+    var pathRatios: [PathRatio]
     var targets: [Target]
 }
 
@@ -127,7 +146,7 @@ extension Report {
     /// The table printed at the end and written to `local.md`.
     func markdown() -> String {
         var lines: [String] = []
-        lines.append("# rewrap-bench: local path")
+        lines.append("# rewrap-bench: key paths")
         lines.append("")
         lines.append("\(date), commit `\(gitCommit)`, \(machine.cpu), \(machine.cores) cores, \(openSSL), "
             + "Swift \(swiftCompiler) \(buildConfiguration), allocator \(allocator). "
@@ -144,21 +163,33 @@ extension Report {
         lines.append("")
         lines.append("## Engine")
         lines.append("")
-        lines.append("| KAS key | client | batch | threads | streams | KAO/s | req/s | efficiency | p50 µs | p99 µs | wrong DEKs |")
-        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("| path | KAS key | client | batch | threads | streams | KAO/s | req/s | efficiency | p50 µs | p99 µs | max µs | cache hits/misses/loads | wrong DEKs |")
+        lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
         for c in cases {
-            lines.append("| \(c.algorithm) | \(c.client) | \(c.batch) | \(c.threads) | \(c.streams) | \(format(c.medianKAOPerSecond)) | "
+            let cache = c.cache.map { "\($0.hits)/\($0.misses)/\($0.loads)" } ?? "–"
+            lines.append("| \(c.path) | \(c.algorithm) | \(c.client) | \(c.batch) | \(c.threads) | \(c.streams) | \(format(c.medianKAOPerSecond)) | "
                 + "\(format(c.medianRequestsPerSecond)) | \(String(format: "%.2f", c.efficiency)) | "
-                + "\(format(c.latencyP50Microseconds)) | \(format(c.latencyP99Microseconds)) | \(c.wrongDEKs) |")
+                + "\(format(c.latencyP50Microseconds)) | \(format(c.latencyP99Microseconds)) | \(format(c.latencyMaxMicroseconds)) | \(cache) | \(c.wrongDEKs) |")
         }
         lines.append("")
         lines.append("## Scaling (all cores ÷ 1 thread)")
         lines.append("")
-        lines.append("| KAS key | client | batch | threads | ratio | per repetition |")
-        lines.append("|---|---|---:|---:|---:|---|")
+        lines.append("| path | KAS key | client | batch | threads | ratio | per repetition |")
+        lines.append("|---|---|---|---:|---:|---:|---|")
         for s in scaling {
-            lines.append("| \(s.algorithm) | \(s.client) | \(s.batch) | \(s.threads) | \(String(format: "%.2f", s.ratio)) | "
+            lines.append("| \(s.path) | \(s.algorithm) | \(s.client) | \(s.batch) | \(s.threads) | \(String(format: "%.2f", s.ratio)) | "
                 + s.ratioPerRepetition.map { String(format: "%.2f", $0) }.joined(separator: ", ") + " |")
+        }
+        if !pathRatios.isEmpty {
+            lines.append("")
+            lines.append("## Paths compared (KAO/s ratio, same run)")
+            lines.append("")
+            lines.append("| ratio | KAS key | batch | threads | value | per repetition |")
+            lines.append("|---|---|---:|---:|---:|---|")
+            for r in pathRatios {
+                lines.append("| \(r.numerator) ÷ \(r.denominator) | \(r.algorithm) | \(r.batch) | \(r.threads) | \(String(format: "%.2f", r.ratio)) | "
+                    + r.ratioPerRepetition.map { String(format: "%.2f", $0) }.joined(separator: ", ") + " |")
+            }
         }
         if !targets.isEmpty {
             lines.append("")

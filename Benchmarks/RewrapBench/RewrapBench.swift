@@ -8,19 +8,25 @@ import RewrapKeyManagement
 struct RewrapBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rewrap-bench",
-        abstract: "Measure the rewrap engine's local-key path against the raw OpenSSL ceiling, in one run.",
+        abstract: "Measure the rewrap engine's key paths against the raw OpenSSL ceiling, in one run.",
         discussion: """
         For each KAS key algorithm, the raw OpenSSL rate of its dominant primitive (RSA private
         decrypt, or ECDH derive) is measured in a tight loop on 1 thread and on all cores; then the
         engine rewraps generated requests (as the OpenTDF Go SDK writes them) for every batch size
-        and thread count. Efficiency = engine KAO/s ÷ ceiling (same primitive, same threads, same
-        repetition); scaling = all cores ÷ 1 thread. Every rewrapped DEK is checked after each case.
+        and thread count, once per key path:
+          local         keys parsed at start from a keyring
+          cached-warm   key registry (SQLite, root-wrapped keys) behind a warm parsed-key cache
+          cached-cold   the same with the cache emptied as the timed run starts
+          uncached      registry lookup + root unwrap + PEM parse per KAO (what the Go KAS does)
+        Efficiency = engine KAO/s ÷ ceiling (same primitive, same threads, same repetition);
+        scaling = all cores ÷ 1 thread. Every rewrapped DEK is checked after each case.
 
         A batch-1 case runs one closed-loop request stream per thread; larger batches run one
         stream and the engine spreads the KAOs over its worker threads.
 
         Examples:
-          swift run -c release rewrap-bench                      # the standard local suite (~2 min)
+          swift run -c release rewrap-bench                      # every path (~3.5 min)
+          swift run -c release rewrap-bench --paths local,cached-warm --batches 256
           swift run -c release rewrap-bench --quick              # one short repetition
           swift run -c release rewrap-bench --algorithms ec:secp384r1,rsa:4096 --batches 256
           swift run -c release rewrap-bench --client ec:secp256r1 --threads 2 --repetitions 5
@@ -32,6 +38,9 @@ struct RewrapBench: AsyncParsableCommand {
     @Option(help: "Client key algorithm, or 'auto' (RSA-2048 client for RSA KAS keys, an EC client on the same curve for EC keys).")
     var client = "auto"
 
+    @Option(help: "Key paths, comma-separated: local, cached-warm, cached-cold, uncached.")
+    var paths = "local,cached-warm,cached-cold,uncached"
+
     @Option(help: "KAOs per request, comma-separated.")
     var batches = "1,16,256"
 
@@ -39,7 +48,7 @@ struct RewrapBench: AsyncParsableCommand {
     var threads = "1,all"
 
     @Option(help: "Seconds each case and each ceiling is timed.")
-    var duration = 2.0
+    var duration = 1.0
 
     @Option(name: .customLong("warm-up"), help: "Seconds of untimed warm-up before each case.")
     var warmUp = 0.3
@@ -50,8 +59,8 @@ struct RewrapBench: AsyncParsableCommand {
     @Flag(help: "One short repetition (0.5 s per case): a smoke run for CI.")
     var quick = false
 
-    @Option(help: "Where to write the JSON report (a Markdown table is written beside it).")
-    var output = "results/local.json"
+    @Option(help: "Where to write the JSON report; a Markdown table is written beside it (default: results/local.json for --paths local, else results/paths.json).")
+    var output: String?
 
     @Flag(help: "Do not write the report files.")
     var noWrite = false
@@ -64,38 +73,40 @@ struct RewrapBench: AsyncParsableCommand {
         }
         let algorithmList = try parseList(algorithms) { KeyAlgorithm($0) }
         let batchList = try parseList(batches) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
+        let pathList = try parseList(paths) { BenchPath(rawValue: $0) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let threadList = try parseList(threads) { $0 == "all" ? cores : Int($0).flatMap { $0 > 0 ? $0 : nil } }
         guard duration > 0, warmUp >= 0, repetitions > 0 else {
             throw ValidationError("--duration must be > 0, --warm-up ≥ 0, --repetitions > 0")
         }
-        let progress = Progress(total: repetitions * algorithmList.count * threadList.count * (1 + batchList.count))
+        let progress = Progress(total: repetitions * algorithmList.count * threadList.count * (1 + batchList.count * pathList.count))
         progress.note("rewrap-bench: \(Environment.allocator), \(OpenSSLInfo.version), \(cores) cores, \(Environment.buildConfiguration) build")
         if Environment.buildConfiguration == "debug" {
             progress.note("warning: debug build; figures are not meaningful (use swift run -c release rewrap-bench)")
         }
 
         // Keys and workloads are made once; every repetition replays the same requests.
-        var setups: [(algorithm: KeyAlgorithm, clientAlgorithm: KeyAlgorithm, workloads: [Int: Workload])] = []
+        var setups: [(algorithm: KeyAlgorithm, clientAlgorithm: KeyAlgorithm, keys: KeyPaths, workloads: [Int: Workload])] = []
         for algorithm in algorithmList {
             let clientAlgorithm = try clientAlgorithm(for: algorithm)
             progress.note("generating \(algorithm) KAS key, \(clientAlgorithm) client key and requests")
             let kasKey = try PrivateKey.generate(algorithm)
             kasKey.warmUp()
-            let ring = try KeyRing(keys: [KASKey(kid: Workload.kid(algorithm), privateKey: kasKey)])
+            let keys = try KeyPaths(kid: Workload.kid(algorithm), key: kasKey)
             let clientKey = try PrivateKey.generate(clientAlgorithm)
             var workloads: [Int: Workload] = [:]
             for batch in batchList {
                 workloads[batch] = try Workload(algorithm: algorithm, clientAlgorithm: clientAlgorithm, batch: batch,
-                                                keyRing: ring, kasKey: kasKey, clientKey: clientKey)
+                                                kasKey: kasKey, clientKey: clientKey)
             }
-            setups.append((algorithm, clientAlgorithm, workloads))
+            setups.append((algorithm, clientAlgorithm, keys, workloads))
         }
 
-        struct CaseKey: Hashable { var algorithm: String; var batch: Int; var threads: Int }
+        struct CaseKey: Hashable { var path: BenchPath = .local; var algorithm: String; var batch: Int; var threads: Int }
         var ceilingRuns: [CaseKey: [Double]] = [:]
         var engineRuns: [CaseKey: [EngineRun]] = [:]
         var wrong: [CaseKey: Int] = [:]
+        var cacheCounters: [CaseKey: KeyCacheCounters] = [:]
 
         for repetition in 1...repetitions {
             for setup in setups {
@@ -108,17 +119,30 @@ struct RewrapBench: AsyncParsableCommand {
                 }
                 for batch in batchList {
                     let workload = setup.workloads[batch]!
-                    for threadCount in threadList {
-                        progress.step("rep \(repetition)/\(repetitions)  \(name) → \(setup.clientAlgorithm)  batch=\(batch)  threads=\(threadCount)")
-                        var configuration = RewrapConfiguration()
-                        configuration.maxConcurrency = threadCount
-                        let engine = RewrapEngine(keys: workload.keyRing, authorizer: PermitAll(), configuration: configuration)
-                        let streams = batch == 1 ? threadCount : 1
-                        let run = await Measurement.run(engine: engine, workload: workload, streams: streams,
-                                                        duration: duration, warmUp: warmUp)
-                        let key = CaseKey(algorithm: name, batch: batch, threads: threadCount)
-                        engineRuns[key, default: []].append(run)
-                        wrong[key, default: 0] += await workload.wrongDEKs(engine: engine)
+                    for path in pathList {
+                        for threadCount in threadList {
+                            progress.step("rep \(repetition)/\(repetitions)  \(name) → \(setup.clientAlgorithm)  \(path.rawValue)  batch=\(batch)  threads=\(threadCount)")
+                            var configuration = RewrapConfiguration()
+                            configuration.maxConcurrency = threadCount
+                            let source = setup.keys.source(path)
+                            let engine = RewrapEngine(keys: source, authorizer: PermitAll(), configuration: configuration)
+                            let cache = (source as? RegistryKeySource)?.cache
+                            if path == .cachedWarm {
+                                _ = await workload.wrongDEKs(engine: engine)  // make sure it is warm
+                            }
+                            cache?.resetCounters()
+                            let streams = batch == 1 ? threadCount : 1
+                            let run = await Measurement.run(engine: engine, workload: workload, streams: streams, duration: duration,
+                                                            warmUp: path == .cachedCold ? 0 : warmUp)
+                            let key = CaseKey(path: path, algorithm: name, batch: batch, threads: threadCount)
+                            engineRuns[key, default: []].append(run)
+                            if let counters = cache?.counters {
+                                var total = cacheCounters[key] ?? KeyCacheCounters()
+                                total.add(counters)
+                                cacheCounters[key] = total
+                            }
+                            wrong[key, default: 0] += await workload.wrongDEKs(engine: engine)
+                        }
                     }
                 }
             }
@@ -131,7 +155,7 @@ struct RewrapBench: AsyncParsableCommand {
             machine: Environment.machine, openSSL: OpenSSLInfo.version, swiftCompiler: Environment.swiftCompiler,
             allocator: Environment.allocator, buildConfiguration: Environment.buildConfiguration,
             durationSeconds: duration, warmUpSeconds: warmUp, repetitions: repetitions,
-            ceilings: [], cases: [], scaling: [], targets: [])
+            ceilings: [], cases: [], scaling: [], pathRatios: [], targets: [])
         for setup in setups {
             let name = setup.algorithm.description
             for threadCount in threadList {
@@ -141,27 +165,43 @@ struct RewrapBench: AsyncParsableCommand {
                     threads: threadCount, opsPerSecond: rates, medianOpsPerSecond: rates.median))
             }
             for batch in batchList {
-                for threadCount in threadList {
-                    let key = CaseKey(algorithm: name, batch: batch, threads: threadCount)
-                    let runs = engineRuns[key] ?? []
-                    let ceilings = ceilingRuns[CaseKey(algorithm: name, batch: 0, threads: threadCount)] ?? []
-                    let efficiencies = zip(runs, ceilings).map { $0.kaoPerSecond / $1 }
-                    let latencies = runs.flatMap(\.latenciesMicroseconds)
-                    report.cases.append(.init(
-                        algorithm: name, client: setup.clientAlgorithm.description, batch: batch, threads: threadCount,
-                        streams: batch == 1 ? threadCount : 1, kaoPerSecond: runs.map(\.kaoPerSecond),
-                        medianKAOPerSecond: runs.map(\.kaoPerSecond).median,
-                        medianRequestsPerSecond: runs.map(\.requestsPerSecond).median,
-                        efficiency: efficiencies.median, efficiencyPerRepetition: efficiencies,
-                        latencyP50Microseconds: latencies.percentile(50), latencyP99Microseconds: latencies.percentile(99),
-                        wrongDEKs: wrong[key] ?? 0))
+                for path in pathList {
+                    for threadCount in threadList {
+                        let key = CaseKey(path: path, algorithm: name, batch: batch, threads: threadCount)
+                        let runs = engineRuns[key] ?? []
+                        let ceilings = ceilingRuns[CaseKey(algorithm: name, batch: 0, threads: threadCount)] ?? []
+                        let efficiencies = zip(runs, ceilings).map { $0.kaoPerSecond / $1 }
+                        let latencies = runs.flatMap(\.latenciesMicroseconds)
+                        report.cases.append(.init(
+                            path: path.rawValue, algorithm: name, client: setup.clientAlgorithm.description, batch: batch,
+                            threads: threadCount, streams: batch == 1 ? threadCount : 1, kaoPerSecond: runs.map(\.kaoPerSecond),
+                            medianKAOPerSecond: runs.map(\.kaoPerSecond).median,
+                            medianRequestsPerSecond: runs.map(\.requestsPerSecond).median,
+                            efficiency: efficiencies.median, efficiencyPerRepetition: efficiencies,
+                            latencyP50Microseconds: latencies.percentile(50), latencyP99Microseconds: latencies.percentile(99),
+                            latencyMaxMicroseconds: latencies.max() ?? 0,
+                            wrongDEKs: wrong[key] ?? 0, cache: cacheCounters[key]))
+                    }
+                    if let single = threadList.first(where: { $0 == 1 }), let most = threadList.max(), most > 1 {
+                        let base = engineRuns[CaseKey(path: path, algorithm: name, batch: batch, threads: single)] ?? []
+                        let wide = engineRuns[CaseKey(path: path, algorithm: name, batch: batch, threads: most)] ?? []
+                        let ratios = zip(wide, base).map { $0.kaoPerSecond / $1.kaoPerSecond }
+                        report.scaling.append(.init(path: path.rawValue, algorithm: name, client: setup.clientAlgorithm.description,
+                                                    batch: batch, threads: most, ratio: ratios.median, ratioPerRepetition: ratios))
+                    }
                 }
-                if let single = threadList.first(where: { $0 == 1 }), let most = threadList.max(), most > 1 {
-                    let base = engineRuns[CaseKey(algorithm: name, batch: batch, threads: single)] ?? []
-                    let wide = engineRuns[CaseKey(algorithm: name, batch: batch, threads: most)] ?? []
-                    let ratios = zip(wide, base).map { $0.kaoPerSecond / $1.kaoPerSecond }
-                    report.scaling.append(.init(algorithm: name, client: setup.clientAlgorithm.description, batch: batch,
-                                                threads: most, ratio: ratios.median, ratioPerRepetition: ratios))
+                // Paths against each other, per repetition, same algorithm, batch and threads.
+                for threadCount in threadList {
+                    func runs(_ path: BenchPath) -> [EngineRun] {
+                        engineRuns[CaseKey(path: path, algorithm: name, batch: batch, threads: threadCount)] ?? []
+                    }
+                    for (numerator, denominator) in [(BenchPath.cachedWarm, BenchPath.local), (.cachedWarm, .uncached), (.cachedCold, .local)]
+                    where pathList.contains(numerator) && pathList.contains(denominator) {
+                        let ratios = zip(runs(numerator), runs(denominator)).map { $0.kaoPerSecond / $1.kaoPerSecond }
+                        report.pathRatios.append(.init(
+                            numerator: numerator.rawValue, denominator: denominator.rawValue, algorithm: name, batch: batch,
+                            threads: threadCount, ratio: ratios.median, ratioPerRepetition: ratios))
+                    }
                 }
             }
         }
@@ -171,7 +211,7 @@ struct RewrapBench: AsyncParsableCommand {
         print(markdown)
         if !noWrite {
             try write(report, markdown: markdown)
-            FileHandle.standardError.write(Data("wrote \(output) and \(markdownPath)\n".utf8))
+            FileHandle.standardError.write(Data("wrote \(outputPath) and \(markdownPath)\n".utf8))
         }
         let wrongTotal = report.cases.reduce(0) { $0 + $1.wrongDEKs }
         if wrongTotal > 0 {
@@ -184,28 +224,47 @@ struct RewrapBench: AsyncParsableCommand {
     private func targets(_ report: Report, allCores: Int) -> [Report.Target] {
         var targets: [Report.Target] = []
         func efficiency(_ algorithm: String, _ goal: Double) {
-            guard let c = report.cases.first(where: { $0.algorithm == algorithm && $0.batch == 256 && $0.threads == allCores }) else { return }
+            guard let c = report.cases.first(where: {
+                $0.path == BenchPath.local.rawValue && $0.algorithm == algorithm && $0.batch == 256 && $0.threads == allCores
+            }) else { return }
             targets.append(.init(name: "\(algorithm) → \(c.client), batch 256, \(allCores) threads: KAO/s ÷ ceiling",
                                  value: c.efficiency, goal: goal, met: c.efficiency >= goal))
         }
         func scaling(_ algorithm: String) {
-            guard allCores > 1, let s = report.scaling.first(where: { $0.algorithm == algorithm && $0.batch == 256 }) else { return }
+            guard allCores > 1, let s = report.scaling.first(where: {
+                $0.path == BenchPath.local.rawValue && $0.algorithm == algorithm && $0.batch == 256
+            }) else { return }
             targets.append(.init(name: "\(algorithm) → \(s.client), batch 256: \(s.threads) threads ÷ 1 thread",
                                  value: s.ratio, goal: 1.8, met: s.ratio >= 1.8))
+        }
+        func pathRatio(_ numerator: BenchPath, _ denominator: BenchPath, _ algorithm: String, _ goal: Double) {
+            guard let r = report.pathRatios.first(where: {
+                $0.numerator == numerator.rawValue && $0.denominator == denominator.rawValue && $0.algorithm == algorithm
+                    && $0.batch == 256 && $0.threads == allCores
+            }) else { return }
+            targets.append(.init(name: "\(algorithm), batch 256, \(allCores) threads: \(numerator.rawValue) ÷ \(denominator.rawValue)",
+                                 value: r.ratio, goal: goal, met: r.ratio >= goal))
         }
         efficiency("ec:secp256r1", 0.70)
         efficiency("rsa:2048", 0.90)
         scaling("ec:secp256r1")
         scaling("rsa:2048")
+        pathRatio(.cachedWarm, .local, "ec:secp256r1", 0.95)
+        pathRatio(.cachedWarm, .local, "rsa:2048", 0.95)
+        pathRatio(.cachedWarm, .uncached, "ec:secp256r1", 5)
         return targets
     }
 
+    private var outputPath: String {
+        output ?? (paths == "local" ? "results/local.json" : "results/paths.json")
+    }
+
     private var markdownPath: String {
-        output.hasSuffix(".json") ? String(output.dropLast(5)) + ".md" : output + ".md"
+        outputPath.hasSuffix(".json") ? String(outputPath.dropLast(5)) + ".md" : outputPath + ".md"
     }
 
     private func write(_ report: Report, markdown: String) throws {
-        let url = URL(fileURLWithPath: output)
+        let url = URL(fileURLWithPath: outputPath)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

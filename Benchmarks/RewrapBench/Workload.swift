@@ -10,7 +10,6 @@ struct Workload: Sendable {
     let algorithm: KeyAlgorithm
     let clientAlgorithm: KeyAlgorithm
     let batch: Int
-    let keyRing: KeyRing
     let clientKey: PrivateKey
     let requests: [UnsignedRewrapRequest]
     /// deks[r][k]: DEK of KAO k of request r.
@@ -18,12 +17,10 @@ struct Workload: Sendable {
 
     static let variants = 4
 
-    init(algorithm: KeyAlgorithm, clientAlgorithm: KeyAlgorithm, batch: Int, keyRing: KeyRing, kasKey: PrivateKey,
-         clientKey: PrivateKey) throws {
+    init(algorithm: KeyAlgorithm, clientAlgorithm: KeyAlgorithm, batch: Int, kasKey: PrivateKey, clientKey: PrivateKey) throws {
         self.algorithm = algorithm
         self.clientAlgorithm = clientAlgorithm
         self.batch = batch
-        self.keyRing = keyRing
         self.clientKey = clientKey
         let writer = TDFWriter()
         let kas = TDFWriter.KASPublicKey(kid: Workload.kid(algorithm), key: kasKey.publicKey)

@@ -69,10 +69,8 @@ public enum PrimitiveCeiling {
 
         /// One thread: build the context, warm up, wait for all threads, run, return ops/s.
         func run(threads: Int, ready: borrowing Atomic<Int>, duration: Double, warmUp: Double) -> Double {
-            // Each thread works on its own copy of the key, as the engine's workers do.
-            guard let copy = EVP_PKEY_dup(key.pkey) else { return 0 }
-            defer { EVP_PKEY_free(copy) }
-            guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, copy, nil) else { return 0 }
+            // All threads share one key, as the engine's workers do.
+            guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, key.pkey, nil) else { return 0 }
             defer { EVP_PKEY_CTX_free(ctx) }
             var output = [UInt8](repeating: 0, count: 1024)
             let op: () -> Bool

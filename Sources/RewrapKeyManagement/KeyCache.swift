@@ -206,4 +206,18 @@ public struct KeyCacheCounters: Sendable, Equatable, Codable {
     public var negativeHits = 0
     public var evictions = 0
     public var invalidations = 0
+
+    public init() {}
+}
+
+extension KeyCacheCounters {
+    /// Adds another run's counts (the harness sums repetitions).
+    public mutating func add(_ other: KeyCacheCounters) {
+        hits += other.hits
+        misses += other.misses
+        loads += other.loads
+        negativeHits += other.negativeHits
+        evictions += other.evictions
+        invalidations += other.invalidations
+    }
 }

@@ -49,8 +49,6 @@ public struct BasicKeyManager: KeyManager {
         guard key.algorithm == record.algorithm else {
             throw .unusableKey(kid: record.kid, reason: "the private key is \(key.algorithm), the record says \(record.algorithm)")
         }
-        // The first RSA private op builds Montgomery and blinding state (~1 ms): pay it here.
-        key.warmUp()
         return .local(KASKey(kid: record.kid, privateKey: key, legacy: record.legacy))
     }
 }

@@ -1,0 +1,57 @@
+import Foundation
+import RewrapEngine
+import RewrapKeyManagement
+
+/// Where the engine gets its KAS key from, one per benchmark path.
+enum BenchPath: String, CaseIterable, Codable {
+    /// Keys parsed at start from a keyring (OpenTDF's legacy keyring mode).
+    case local
+    /// The key registry (SQLite), root-wrapped keys, parsed-key cache already warm.
+    case cachedWarm = "cached-warm"
+    /// The same, with the cache emptied when the timed run starts (no warm-up).
+    case cachedCold = "cached-cold"
+    /// One registry lookup + root-key unwrap + PEM parse per KAO: what the Go KAS does today.
+    case uncached
+
+    var description: String {
+        switch self {
+        case .local: return "local"
+        case .cachedWarm: return "cached-reference (warm)"
+        case .cachedCold: return "cached-reference (cold)"
+        case .uncached: return "uncached-reference"
+        }
+    }
+}
+
+/// The same KAS key behind every path: in a keyring, and root-wrapped in a registry database.
+final class KeyPaths: @unchecked Sendable {
+    let keyRing: KeyRing
+    let store: SQLiteKeyStore
+    let managers: DelegatingKeyManager
+    let directory: URL
+    /// Shared by all warm cases, so it stays warm across them.
+    let warm: RegistryKeySource
+
+    init(kid: String, key: PrivateKey) throws {
+        keyRing = try KeyRing(keys: [KASKey(kid: kid, privateKey: key)])
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("rewrap-bench-\(UUID().uuidString)")
+        store = try SQLiteKeyStore(path: directory.appendingPathComponent("keys.sqlite").path)
+        let rootKey = try RootKey(hex: Crypto.randomBytes(count: 32).map { String(format: "%02x", $0) }.joined())
+        try store.create(KeyRecord(kid: kid, algorithm: key.algorithm, mode: .configRootKey, publicKeyPEM: try key.publicKey.pem(),
+                                   privateKeyContext: PrivateKeyContext(keyID: "root", wrappedKey: try rootKey.wrap(key.pkcs8PEM()))))
+        managers = DelegatingKeyManager(default: BasicKeyManager(rootKey: rootKey))
+        warm = RegistryKeySource(store: store, managers: managers)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    /// The key source for a path; a cold path gets a new, empty cache every time.
+    func source(_ path: BenchPath) -> any KeySource {
+        switch path {
+        case .local: return keyRing
+        case .cachedWarm: return warm
+        case .cachedCold: return RegistryKeySource(store: store, managers: managers)
+        case .uncached: return RegistryKeySource(store: store, managers: managers, cache: nil)
+        }
+    }
+}
