@@ -26,6 +26,8 @@ struct Jobs {
 final class Batch: @unchecked Sendable {
     enum State {
         case pending
+        /// Waiting for a remote key service.
+        case remote(KAOUnwrapper.RemoteWork)
         case verified
         case failed(KAOError)
         case wrapped([UInt8])
@@ -72,12 +74,34 @@ final class Batch: @unchecked Sendable {
             states[index] = .failed(.keyAccessObjectNil)
             return
         }
-        if let failure = unwrapper.unwrap(kao, policy: policy, worker: worker, into: dek(index)) {
-            secureWipe(dek(index))
-            states[index] = .failed(failure)
-        } else {
+        record(unwrapper.unwrap(kao, policy: policy, worker: worker, into: dek(index)), at: index)
+    }
+
+    private func record(_ outcome: KAOUnwrapper.Outcome, at index: Int) {
+        switch outcome {
+        case .verified:
             states[index] = .verified
+        case .failed(let error):
+            secureWipe(dek(index))
+            states[index] = .failed(error)
+        case .remote(let work):
+            states[index] = .remote(work)
         }
+    }
+
+    /// KAOs waiting for a remote key service, with what to ask it.
+    func remoteWork() -> [(index: Int, work: KAOUnwrapper.RemoteWork)] {
+        (0..<count).compactMap { index in
+            if case .remote(let work) = states[index] { return (index, work) }
+            return nil
+        }
+    }
+
+    /// Completes remote KAO `index` with the key service's answer.
+    func finishRemote(_ index: Int, work: KAOUnwrapper.RemoteWork, result: Result<SecureBytes, RemoteKeyError>, worker: EngineWorker) {
+        guard let kao = jobs.kaos[index] else { return }
+        let policy = policies[jobs.policyIndex[index]]
+        record(unwrapper.finishRemote(work, result: result, kao: kao, policy: policy, worker: worker, into: dek(index)), at: index)
     }
 
     /// Re-wrap KAO `index` to the client if it verified and was permitted (spec §5 step 12).
@@ -146,7 +170,7 @@ final class Batch: @unchecked Sendable {
             case .failed(let error):
                 outcome = .fail(error: error.wireString)
                 if error == .forbidden { required = obligations[policy] }
-            case .pending, .verified:
+            case .pending, .verified, .remote:
                 outcome = .fail(error: "kao not processed by kas")  // spec §4.4, last row
             }
             results[policy].results.append(

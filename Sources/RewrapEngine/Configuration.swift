@@ -24,6 +24,8 @@ public struct RewrapConfiguration: Sendable {
     public var limits = Limits()
     /// Worker threads one request may use; defaults to the active cores.
     public var maxConcurrency = ProcessInfo.processInfo.activeProcessorCount
+    /// Unwraps in flight at once per request for keys in a remote key service (KMS, HSM).
+    public var maxRemoteConcurrency = 64
     /// OpenTDF's `preview.ec_tdf_enabled`: accept `ec-wrapped` KAOs and EC client keys.
     /// On by default here (the Go KAS defaults it off).
     public var ecWrappedEnabled = true

@@ -21,9 +21,33 @@ public enum KeyResolution: Sendable {
     /// A parsed private key: the engine unwraps with it locally (keyring keys, registry keys
     /// wrapped by the root key).
     case local(KASKey)
+    /// The private key stays in a KMS/HSM: every unwrap is an async call the engine issues
+    /// concurrently, bounded by `RewrapConfiguration.maxRemoteConcurrency`.
+    case remote(any RemoteKey)
     /// The key exists but cannot unwrap here; every KAO for it fails with this error (a
     /// public-key-only key, a key whose manager is not registered, a store failure).
     case unavailable(KAOError)
+}
+
+/// A KAS key whose private half never leaves its key service (REMOTE mode). The engine does
+/// everything else locally: HKDF and AES-GCM for EC KAOs, the binding check, the re-wrap.
+public protocol RemoteKey: Sendable {
+    var kid: String { get }
+    var algorithm: KeyAlgorithm { get }
+    /// RSA-OAEP (SHA-1, MGF1-SHA-1) decrypt of a `wrapped` KAO's key: the DEK.
+    func decrypt(_ ciphertext: [UInt8]) async throws(RemoteKeyError) -> SecureBytes
+    /// ECDH with an `ec-wrapped` KAO's ephemeral key (DER SPKI, uncompressed point): the shared
+    /// secret's x-coordinate.
+    func deriveSharedSecret(peerSPKI: [UInt8]) async throws(RemoteKeyError) -> SecureBytes
+}
+
+public enum RemoteKeyError: Error, Sendable, Equatable {
+    /// The key service refused the input (bad ciphertext, bad point): secret-dependent, so the
+    /// KAO fails `bad request`.
+    case rejected
+    /// The key service could not answer (throttled, down, timed out): an internal error, never a
+    /// wrong DEK.
+    case unavailable(String)
 }
 
 /// Where the engine finds KAS keys: a keyring in memory, or the key registry behind a key
@@ -42,6 +66,9 @@ extension KAOError {
     public static let keyLookupFailed = KAOError(.internal, "key lookup failed")
     /// The key holds no private key (PUBLIC_KEY_ONLY mode).
     public static let publicKeyOnly = KAOError(.invalidArgument, "key is public-key-only and cannot rewrap")
+
+    /// A remote key service could not answer.
+    public static let keyServiceUnavailable = KAOError(.internal, "key service unavailable")
 
     public static func noManagerRegistered(_ manager: String) -> KAOError {
         KAOError(.invalidArgument, "no key manager registered for \(manager.isEmpty ? "this key" : manager)")

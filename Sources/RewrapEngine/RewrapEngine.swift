@@ -91,11 +91,17 @@ public final class RewrapEngine: Sendable {
                     batch.unwrap(index, worker: worker)
                     batch.rewrap(index, with: encryptor, worker: worker)
                 }
+                if await completeRemote(batch) {
+                    pool.forEach(count: batch.count, width: width) { worker, index in
+                        batch.rewrap(index, with: encryptor, worker: worker)
+                    }
+                }
             }
         } else {
             pool.forEach(count: batch.count, width: width) { worker, index in
                 batch.unwrap(index, worker: worker)
             }
+            await completeRemote(batch)
             batch.apply(await authorize(policies, verified: batch.verifiedPolicies(), entity: entity))
             encryptor = makeEncryptor(clientKey)
             if encryptor == nil {
@@ -107,6 +113,32 @@ public final class RewrapEngine: Sendable {
             }
         }
         return batch.response(sessionPublicKey: encryptor?.sessionPublicKeyPEM ?? "")
+    }
+
+    /// Issues the request's remote unwraps concurrently, at most `maxRemoteConcurrency` in
+    /// flight, so N calls of latency L take about ⌈N / bound⌉ · L, not N · L. Each answer is
+    /// finished (HKDF, AES-GCM, binding) on a pooled worker. Returns whether there were any.
+    @discardableResult
+    private func completeRemote(_ batch: Batch) async -> Bool {
+        let pending = batch.remoteWork()
+        guard !pending.isEmpty else { return false }
+        let bound = max(1, configuration.maxRemoteConcurrency)
+        await withTaskGroup(of: Void.self) { group in
+            var next = 0
+            func launch() {
+                let (index, work) = pending[next]
+                next += 1
+                group.addTask { [pool] in
+                    let result = await work.perform()
+                    pool.withWorker { batch.finishRemote(index, work: work, result: result, worker: $0) }
+                }
+            }
+            while next < min(bound, pending.count) { launch() }
+            while await group.next() != nil {
+                if next < pending.count { launch() }
+            }
+        }
+        return true
     }
 
     private func makeEncryptor(_ clientKey: PublicKey) -> ResponseEncryptor? {

@@ -78,7 +78,7 @@ public final class RegistryKeySource: KeySource {
             case .rsa(let bits): return 1024 + bits / 8 * 12
             case .ec(let curve): return 1024 + curve.coordinateByteCount * 8
             }
-        case .unavailable:
+        case .remote, .unavailable:
             return 256
         }
     }

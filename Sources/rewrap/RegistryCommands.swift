@@ -147,6 +147,16 @@ func reportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
+/// A text file named by an option, with a message that names the option when it cannot be read.
+func readTextFile(_ path: String, option: String) throws -> String {
+    guard FileManager.default.fileExists(atPath: path) else { throw CLIError("cannot read \(option) \(path): no such file") }
+    do {
+        return try String(contentsOfFile: path, encoding: .utf8)
+    } catch {
+        throw CLIError("cannot read \(option) \(path): \((error as NSError).localizedDescription)")
+    }
+}
+
 func parseAlgorithm(_ text: String) throws -> KeyAlgorithm {
     guard let algorithm = KeyAlgorithm(text) else {
         throw ValidationError("unknown algorithm '\(text)'; use rsa:2048, rsa:3072, rsa:4096, ec:secp256r1, ec:secp384r1 or ec:secp521r1")
@@ -228,7 +238,7 @@ struct ImportKey: ParsableCommand {
             let store = try registry.openStore()
             var publicPEM: String?
             if let path = `public` {
-                publicPEM = try String(contentsOfFile: path, encoding: .utf8)
+                publicPEM = try readTextFile(path, option: "--public")
             }
             var context: PrivateKeyContext?
             var parsedAlgorithm: KeyAlgorithm?
@@ -239,7 +249,7 @@ struct ImportKey: ParsableCommand {
                     let rootKey = try registry.rootKey(required: true)!
                     let key: PrivateKey
                     do {
-                        key = try PrivateKey(pem: String(contentsOfFile: path, encoding: .utf8))
+                        key = try PrivateKey(pem: readTextFile(path, option: "--private"))
                     } catch {
                         throw CLIError("\(path): \(error)")
                     }

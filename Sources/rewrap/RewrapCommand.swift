@@ -217,8 +217,8 @@ struct MakeRequest: AsyncParsableCommand {
         let kasKey: PublicKey
         let clientPEM: String
         do {
-            kasKey = try PublicKey(pem: String(contentsOfFile: kasPublic, encoding: .utf8))
-            clientPEM = try String(contentsOfFile: clientPublic, encoding: .utf8)
+            kasKey = try PublicKey(pem: readTextFile(kasPublic, option: "--kas-public"))
+            clientPEM = try readTextFile(clientPublic, option: "--client-public")
             _ = try PublicKey(pem: clientPEM, allowCertificate: false)
         } catch {
             throw ValidationError("cannot use the keys: \(error)")

@@ -1,0 +1,166 @@
+import Foundation
+import RewrapClient
+import RewrapEngine
+import RewrapKeyManagement
+import Synchronization
+import Testing
+
+/// A key "in a KMS": the private key sits behind async calls with a delay, and the fake records
+/// how many calls were in flight at once.
+final class FakeRemoteKey: RemoteKey, @unchecked Sendable {
+    let kid: String
+    let algorithm: KeyAlgorithm
+    private let key: PrivateKey
+    private let delay: Duration
+    private let failure: RemoteKeyError?
+    private let state = Mutex<(inFlight: Int, maxInFlight: Int, calls: Int)>((0, 0, 0))
+
+    init(kid: String, key: PrivateKey, delay: Duration = .milliseconds(5), failure: RemoteKeyError? = nil) {
+        self.kid = kid
+        self.algorithm = key.algorithm
+        self.key = key
+        self.delay = delay
+        self.failure = failure
+    }
+
+    var maxInFlight: Int { state.withLock { $0.maxInFlight } }
+    var calls: Int { state.withLock { $0.calls } }
+
+    private func call<T>(_ body: () throws(CryptoError) -> T) async throws(RemoteKeyError) -> T {
+        state.withLock {
+            $0.inFlight += 1
+            $0.calls += 1
+            $0.maxInFlight = max($0.maxInFlight, $0.inFlight)
+        }
+        try? await Task.sleep(for: delay)
+        state.withLock { $0.inFlight -= 1 }
+        if let failure { throw failure }
+        do { return try body() } catch { throw .rejected }
+    }
+
+    func decrypt(_ ciphertext: [UInt8]) async throws(RemoteKeyError) -> SecureBytes {
+        try await call { () throws(CryptoError) -> SecureBytes in
+            let out = SecureBytes(count: 512)
+            let length = try withBytes(ciphertext) { (c) throws(CryptoError) in
+                try CryptoWorker().rsaOAEPDecrypt(c, with: key, into: out.slice(0..<512))
+            }
+            return SecureBytes(copying: Array(out.copyBytes()[0..<length]))
+        }
+    }
+
+    func deriveSharedSecret(peerSPKI: [UInt8]) async throws(RemoteKeyError) -> SecureBytes {
+        try await call { () throws(CryptoError) -> SecureBytes in
+            let peer = try withBytes(peerSPKI) { (d) throws(CryptoError) in try PublicKey(spkiDER: d) }
+            guard case .ec(let curve) = key.algorithm else { throw .invalidPoint }
+            let shared = SecureBytes(count: curve.coordinateByteCount)
+            try CryptoWorker().ecdh(key, peer: peer, into: shared.slice(0..<shared.count))
+            return shared
+        }
+    }
+}
+
+/// A source mixing a local key and remote keys.
+struct MixedSource: KeySource {
+    let local: KASKey
+    let remote: [String: FakeRemoteKey]
+    func resolve(kid: String) -> KeyResolution? {
+        if kid == local.kid { return .local(local) }
+        return remote[kid].map { .remote($0) }
+    }
+    func legacyKeys() -> [KASKey] { [] }
+}
+
+@Suite struct RemoteKeyTests {
+    static let client = Fixtures.privateKey("client-secp256r1")
+
+    /// RSA and EC remote keys mixed with a local key in one request: every DEK comes back, and
+    /// the remote calls ran concurrently up to the bound.
+    @Test(arguments: [1, 8, 32])
+    func remoteUnwrapsAreConcurrentAndBounded(bound: Int) async throws {
+        let rsa = FakeRemoteKey(kid: "kms-rsa", key: Fixtures.privateKey("kas-rsa2048"))
+        let ec = FakeRemoteKey(kid: "kms-ec", key: Fixtures.privateKey("kas-secp384r1"))
+        let local = KASKey(kid: "local", privateKey: Fixtures.privateKey("kas-secp256r1"))
+        let source = MixedSource(local: local, remote: ["kms-rsa": rsa, "kms-ec": ec])
+        var kaos: [KeyAccess] = []
+        var deks: [[UInt8]] = []
+        let writer = TDFWriter()
+        for index in 0..<48 {
+            let (kid, publicKey): (String, PublicKey) = switch index % 3 {
+            case 0: ("kms-rsa", Fixtures.publicKey("kas-rsa2048"))
+            case 1: ("kms-ec", Fixtures.publicKey("kas-secp384r1"))
+            default: ("local", Fixtures.publicKey("kas-secp256r1"))
+            }
+            let dek = try TDFWriter.makeDEK()
+            kaos.append(try writer.keyAccess(dek: dek, policyBase64: Fixtures.vectors.policy, kas: .init(kid: kid, key: publicKey)))
+            deks.append(dek.copyBytes())
+        }
+        let engine = engine(source) { $0.maxRemoteConcurrency = bound }
+        let response = try await engine.rewrap(makeRequest(client: try Self.client.publicKey.pem(), kaos: kaos))
+        for index in kaos.indices {
+            let dek = try writer.unwrap(response, policyID: "policy", keyAccessObjectID: "kao-\(index)", clientPrivateKey: Self.client)
+            #expect(dek.copyBytes() == deks[index], "KAO \(index)")
+        }
+        #expect(rsa.calls == 16 && ec.calls == 16)
+        let observed = max(rsa.maxInFlight, ec.maxInFlight)
+        #expect(rsa.maxInFlight + ec.maxInFlight <= bound * 2)
+        #expect(observed <= bound)
+        if bound > 1 { #expect(observed > 1, "remote calls overlapped") }
+    }
+
+    @Test func remoteFailuresMapToPerKAOErrors() async throws {
+        let kasKey = Fixtures.privateKey("kas-secp256r1")
+        let local = KASKey(kid: "local", privateKey: kasKey)
+        let down = FakeRemoteKey(kid: "down", key: kasKey, failure: .unavailable("throttled"))
+        let refusing = FakeRemoteKey(kid: "refusing", key: kasKey, failure: .rejected)
+        let source = MixedSource(local: local, remote: ["down": down, "refusing": refusing])
+        let writer = TDFWriter()
+        let kaos = try ["down", "refusing", "local"].map { kid in
+            try writer.keyAccess(dek: TDFWriter.makeDEK(), policyBase64: Fixtures.vectors.policy,
+                                 kas: .init(kid: kid, key: kasKey.publicKey))
+        }
+        let response = try await engine(source).rewrap(makeRequest(client: try Self.client.publicKey.pem(), kaos: kaos))
+        #expect(response.result(policyID: "policy", keyAccessObjectID: "kao-0")?.error
+                == "internal: internal error\nrpc error: code = Internal desc = key service unavailable")
+        #expect(response.result(policyID: "policy", keyAccessObjectID: "kao-1")?.error
+                == "invalid_argument: request error\nrpc error: code = InvalidArgument desc = bad request")
+        #expect(response.result(policyID: "policy", keyAccessObjectID: "kao-2")?.status == "permit")
+    }
+
+    /// A tampered binding on a remote KAO fails like a local one: the DEK is checked after the call.
+    @Test func remoteKAOsAreBindingChecked() async throws {
+        let kasKey = Fixtures.privateKey("kas-rsa2048")
+        let remote = FakeRemoteKey(kid: "kms", key: kasKey)
+        let source = MixedSource(local: KASKey(kid: "local", privateKey: Fixtures.privateKey("kas-secp256r1")), remote: ["kms": remote])
+        var kao = try TDFWriter().keyAccess(dek: TDFWriter.makeDEK(), policyBase64: Fixtures.vectors.policy,
+                                            kas: .init(kid: "kms", key: kasKey.publicKey))
+        kao.policyBinding = PolicyBinding(hash: Base64.encode(Array(String(repeating: "0", count: 64).utf8)))
+        let response = try await engine(source).rewrap(makeRequest(client: try Self.client.publicKey.pem(), kaos: [kao]))
+        #expect(response.result(policyID: "policy", keyAccessObjectID: "kao-0")?.error
+                == "invalid_argument: request error\nrpc error: code = InvalidArgument desc = bad request")
+        #expect(remote.calls == 1)
+    }
+
+    /// REMOTE registry keys reach the manager registered for their provider.
+    @Test func registryRemoteKeysRouteToTheirManager() async throws {
+        struct KMSManager: KeyManager {
+            let key: FakeRemoteKey
+            var name: String { "opentdf.io/aws" }
+            func resolve(_ record: KeyRecord) throws(KeyManagerError) -> KeyResolution { .remote(key) }
+        }
+        let registry = try TemporaryRegistry()
+        let kasKey = Fixtures.privateKey("kas-secp256r1")
+        try registry.store.createProvider(ProviderConfig(name: "aws", manager: "opentdf.io/aws"))
+        let aws = try #require(try registry.store.providers().first)
+        try registry.store.create(KeyRecord(kid: "kms", algorithm: .ecP256, mode: .remote, publicKeyPEM: try kasKey.publicKey.pem(),
+                                            privateKeyContext: PrivateKeyContext(keyID: "arn:aws:kms:us-east-1:1:key/1"),
+                                            providerConfig: aws))
+        let remote = FakeRemoteKey(kid: "kms", key: kasKey)
+        let source = registry.source(factories: ["opentdf.io/aws": { _ throws(KeyManagerError) in KMSManager(key: remote) }])
+        let dek = try TDFWriter.makeDEK()
+        let kao = try TDFWriter().keyAccess(dek: dek, policyBase64: Fixtures.vectors.policy, kas: .init(kid: "kms", key: kasKey.publicKey))
+        let response = try await engine(source).rewrap(makeRequest(client: try Self.client.publicKey.pem(), kaos: [kao]))
+        let opened = try TDFWriter().unwrap(response, policyID: "policy", keyAccessObjectID: "kao-0", clientPrivateKey: Self.client)
+        #expect(opened.copyBytes() == dek.copyBytes())
+        #expect(remote.calls == 1)
+    }
+}
