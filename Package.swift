@@ -41,6 +41,8 @@ let package = Package(
             ]
         ),
         .target(name: "RewrapClient", dependencies: ["RewrapCrypto", "RewrapWire"]),
+        .target(name: "RewrapKMS", dependencies: ["RewrapKeyManagement"]),
+        .target(name: "RewrapKMSSimulator", dependencies: ["RewrapKMS"]),
         .executableTarget(
             name: "rewrap",
             dependencies: [
@@ -60,7 +62,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RewrapTests",
-            dependencies: ["RewrapEngine", "RewrapKeyManagement", "RewrapClient", "RewrapCrypto", "RewrapWire"],
+            dependencies: ["RewrapEngine", "RewrapKeyManagement", "RewrapKMS", "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -1,0 +1,289 @@
+import Foundation
+import RewrapCrypto
+import RewrapWire
+import Synchronization
+
+/// One HTTP exchange with a KMS endpoint. The client builds and signs requests; a transport
+/// only moves bytes (over HTTP with keep-alive in production, in process in unit tests).
+public protocol KMSTransport: Sendable {
+    func send(_ request: KMSHTTPRequest) async throws(KMSTransportError) -> KMSHTTPResponse
+}
+
+public struct KMSHTTPRequest: Sendable {
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    /// How long this attempt may take.
+    public var timeout: Duration
+}
+
+public struct KMSHTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name }?.1 }
+}
+
+public enum KMSTransportError: Error, Sendable, Equatable {
+    /// Connection refused, reset or closed before an answer.
+    case connection(String)
+    case timeout
+}
+
+/// Why a KMS call failed, after retries.
+public enum KMSError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A 4xx answer other than throttling: not retried. `code` is AWS's (e.g. InvalidCiphertextException).
+    case rejected(code: String, message: String)
+    /// Throttled, 5xx, connection failures or timeouts on every attempt.
+    case unavailable(String)
+    /// The retry budget is spent (an outage must not multiply the load on KMS).
+    case retryBudgetExhausted
+    case deadlineExceeded
+
+    public var description: String {
+        switch self {
+        case .rejected(let code, let message): return "KMS rejected the request: \(code): \(message)"
+        case .unavailable(let why): return "KMS unavailable: \(why)"
+        case .retryBudgetExhausted: return "KMS unavailable: retry budget exhausted"
+        case .deadlineExceeded: return "KMS unavailable: deadline exceeded"
+        }
+    }
+
+    /// Errors that say the input was wrong (so the KAO is `bad request`), as opposed to KMS
+    /// trouble (an internal error, never a wrong DEK).
+    public var isInputRejection: Bool {
+        guard case .rejected(let code, _) = self else { return false }
+        return ["InvalidCiphertextException", "IncorrectKeyException", "ValidationException", "InvalidKeyUsageException"].contains(code)
+    }
+}
+
+/// kms.md §5.4's client discipline.
+public struct KMSRetryPolicy: Sendable {
+    public var maxAttempts = 3
+    public var perAttemptTimeout: Duration = .seconds(2)
+    public var deadline: Duration = .seconds(5)
+    /// Full jitter: sleep uniform(0, min(maxBackoff, baseBackoff · 2^attempt)).
+    public var baseBackoff: Duration = .milliseconds(25)
+    public var maxBackoff: Duration = .seconds(1)
+    /// Retry budget, as AWS SDKs' retry quota: a retry spends `retryCost` (timeouts
+    /// `timeoutCost`), a success returns `successRefund`, up to `budget`.
+    public var budget = 500
+    public var retryCost = 5
+    public var timeoutCost = 10
+    public var successRefund = 1
+
+    public init() {}
+}
+
+/// An AWS KMS client for the operations a KAS needs: SigV4-signed AWS JSON 1.1 requests,
+/// retries with full-jitter backoff and a retry budget, at most `maxInFlight` requests in flight
+/// to the endpoint, and cached public keys.
+public final class KMSClient: Sendable {
+    public let transport: any KMSTransport
+    public let signer: SigV4
+    public let host: String
+    public let policy: KMSRetryPolicy
+    private let inFlight: AsyncLimiter
+    private let budget: Mutex<Int>
+    private let publicKeys = Mutex<[String: KMSWire.GetPublicKeyResponse]>([:])
+    private let stats = Mutex(Stats())
+
+    public struct Stats: Sendable, Equatable, Codable {
+        public var calls = 0
+        public var attempts = 0
+        public var retries = 0
+        public var throttled = 0
+        public var failures = 0
+    }
+
+    public init(transport: any KMSTransport, host: String, region: String, credentials: SigV4.Credentials,
+                policy: KMSRetryPolicy = KMSRetryPolicy(), maxInFlight: Int = 64) {
+        self.transport = transport
+        self.host = host
+        self.signer = SigV4(credentials: credentials, region: region, service: "kms")
+        self.policy = policy
+        self.inFlight = AsyncLimiter(limit: maxInFlight)
+        self.budget = Mutex(policy.budget)
+    }
+
+    public var statistics: Stats { stats.withLock { $0 } }
+
+    // MARK: Operations
+
+    /// RSA-OAEP-SHA1 decrypt of a KAO's wrapped key, by the KMS key `keyID`.
+    public func decrypt(keyID: String, ciphertext: [UInt8], algorithm: String = "RSAES_OAEP_SHA_1") async throws(KMSError) -> SecureBytes {
+        let response: KMSWire.DecryptResponse = try await call(
+            .decrypt, KMSWire.DecryptRequest(KeyId: keyID, CiphertextBlob: Base64.encode(ciphertext), EncryptionAlgorithm: algorithm))
+        return try secret(response.Plaintext)
+    }
+
+    /// The raw ECDH shared secret (x-coordinate) with the peer `spki` (DER, uncompressed).
+    public func deriveSharedSecret(keyID: String, peerSPKI: [UInt8]) async throws(KMSError) -> SecureBytes {
+        let response: KMSWire.DeriveSharedSecretResponse = try await call(
+            .deriveSharedSecret, KMSWire.DeriveSharedSecretRequest(KeyId: keyID, PublicKey: Base64.encode(peerSPKI)))
+        return try secret(response.SharedSecret)
+    }
+
+    /// The key's public key (cached: GetPublicKey has its own, low quota).
+    public func getPublicKey(keyID: String) async throws(KMSError) -> KMSWire.GetPublicKeyResponse {
+        if let cached = publicKeys.withLock({ $0[keyID] }) { return cached }
+        let response: KMSWire.GetPublicKeyResponse = try await call(.getPublicKey, KMSWire.KeyIDRequest(KeyId: keyID))
+        publicKeys.withLock { $0[keyID] = response }
+        return response
+    }
+
+    public func createKey(spec: KMSWire.KeySpec, usage: KMSWire.KeyUsage) async throws(KMSError) -> KMSWire.KeyMetadata {
+        let response: KMSWire.KeyMetadataResponse = try await call(.createKey, KMSWire.CreateKeyRequest(KeySpec: spec, KeyUsage: usage))
+        return response.KeyMetadata
+    }
+
+    public func describeKey(keyID: String) async throws(KMSError) -> KMSWire.KeyMetadata {
+        let response: KMSWire.KeyMetadataResponse = try await call(.describeKey, KMSWire.KeyIDRequest(KeyId: keyID))
+        return response.KeyMetadata
+    }
+
+    private func secret(_ base64: String) throws(KMSError) -> SecureBytes {
+        var bytes = Base64.decode(base64, options: .protoJSON) ?? []
+        defer { secureWipe(&bytes) }
+        guard !bytes.isEmpty else { throw .unavailable("KMS returned an empty secret") }
+        return SecureBytes(copying: bytes)
+    }
+
+    // MARK: The call loop
+
+    /// Sends `operation` with retries. Retried: throttling, 5xx, connection errors, timeouts.
+    public func call<Request: Encodable, Response: Decodable>(
+        _ operation: KMSWire.Operation, _ request: Request
+    ) async throws(KMSError) -> Response {
+        let body = KMSWire.encode(request)
+        let start = ContinuousClock.now
+        stats.withLock { $0.calls += 1 }
+        var lastFailure = "no attempt"
+        for attempt in 0..<policy.maxAttempts {
+            if attempt > 0 {
+                let timedOut = lastFailure == "timeout"
+                guard spendBudget(timedOut ? policy.timeoutCost : policy.retryCost) else {
+                    stats.withLock { $0.failures += 1 }
+                    throw .retryBudgetExhausted
+                }
+                stats.withLock { $0.retries += 1 }
+                try? await Task.sleep(for: backoff(attempt))
+            }
+            let remaining = policy.deadline - (ContinuousClock.now - start)
+            guard remaining > .zero else {
+                stats.withLock { $0.failures += 1 }
+                throw .deadlineExceeded
+            }
+            let headers = signer.signedHeaders(
+                method: "POST", path: "/",
+                headers: [("Host", host), ("Content-Type", KMSWire.contentType), ("X-Amz-Target", operation.target)],
+                body: body, date: Date())
+            stats.withLock { $0.attempts += 1 }
+            let outcome: Result<KMSHTTPResponse, KMSTransportError>
+            do {
+                let response = try await inFlight.run { () async throws(KMSTransportError) -> KMSHTTPResponse in
+                    try await transport.send(KMSHTTPRequest(headers: headers, body: body, timeout: min(policy.perAttemptTimeout, remaining)))
+                }
+                outcome = .success(response)
+            } catch {
+                outcome = .failure(error)
+            }
+            switch outcome {
+            case .failure(.timeout):
+                lastFailure = "timeout"
+                continue
+            case .failure(.connection(let why)):
+                lastFailure = "connection: \(why)"
+                continue
+            case .success(let response) where response.status == 200:
+                guard let decoded = KMSWire.decode(Response.self, response.body) else {
+                    stats.withLock { $0.failures += 1 }
+                    throw .unavailable("KMS answered \(operation.rawValue) with a body that does not decode")
+                }
+                refundBudget()
+                return decoded
+            case .success(let response):
+                let (code, message) = KMSWire.errorCode(body: response.body, header: response.header("x-amzn-errortype"))
+                if code == "ThrottlingException" || response.status >= 500 || response.status == 429 {
+                    if code == "ThrottlingException" || response.status == 429 { stats.withLock { $0.throttled += 1 } }
+                    lastFailure = "\(response.status) \(code)"
+                    continue
+                }
+                stats.withLock { $0.failures += 1 }
+                throw .rejected(code: code.isEmpty ? "HTTP \(response.status)" : code, message: message)
+            }
+        }
+        stats.withLock { $0.failures += 1 }
+        throw .unavailable("\(policy.maxAttempts) attempts failed, last: \(lastFailure)")
+    }
+
+    private func backoff(_ attempt: Int) -> Duration {
+        let ceiling = min(policy.maxBackoff, policy.baseBackoff * (1 << min(attempt, 20)))
+        let nanoseconds = Double(ceiling.components.seconds) * 1e9 + Double(ceiling.components.attoseconds) / 1e9
+        return .nanoseconds(Int64(Double.random(in: 0...1) * nanoseconds))
+    }
+
+    private func spendBudget(_ cost: Int) -> Bool {
+        budget.withLock { tokens in
+            guard tokens >= cost else { return false }
+            tokens -= cost
+            return true
+        }
+    }
+
+    private func refundBudget() {
+        budget.withLock { $0 = min(policy.budget, $0 + policy.successRefund) }
+    }
+}
+
+/// At most `limit` operations at once; the rest wait their turn (FIFO).
+final class AsyncLimiter: Sendable {
+    private struct State {
+        var available: Int
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state: Mutex<State>
+
+    init(limit: Int) { state = Mutex(State(available: max(1, limit))) }
+
+    func run<T, E: Error>(_ body: () async throws(E) -> T) async throws(E) -> T {
+        await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async {
+        let acquired = state.withLock { state -> Bool in
+            guard state.available > 0 else { return false }
+            state.available -= 1
+            return true
+        }
+        if acquired { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.available > 0 {
+                    state.available -= 1
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    private func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.available += 1
+            return nil
+        }
+        next?.resume()
+    }
+}

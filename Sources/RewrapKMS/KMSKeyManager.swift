@@ -1,0 +1,89 @@
+import Foundation
+import RewrapEngine
+import RewrapKeyManagement
+
+/// The key manager for keys held in AWS KMS (`opentdf.io/aws`, REMOTE mode): the private key
+/// never leaves KMS; each unwrap is a `Decrypt` (RSAES_OAEP_SHA_1) or a `DeriveSharedSecret`
+/// (then HKDF locally, in the engine).
+public struct KMSKeyManager: KeyManager {
+    public static let managerName = "opentdf.io/aws"
+    public var name: String { Self.managerName }
+    public let client: KMSClient
+
+    public init(client: KMSClient) { self.client = client }
+
+    public func resolve(_ record: KeyRecord) throws(KeyManagerError) -> KeyResolution {
+        switch record.mode {
+        case .remote:
+            guard let keyID = record.privateKeyContext?.keyID, !keyID.isEmpty else {
+                throw .unusableKey(kid: record.kid, reason: "no KMS key id in the private key context")
+            }
+            return .remote(KMSRemoteKey(kid: record.kid, algorithm: record.algorithm, keyID: keyID, client: client))
+        default:
+            // PROVIDER_ROOT_KEY (KMS unwraps the wrapped private key once) is not supported yet.
+            throw .unusableKey(kid: record.kid, reason: "\(record.mode) keys are not supported by \(name) yet")
+        }
+    }
+
+    /// A factory for `DelegatingKeyManager`, building one client per provider config:
+    /// `{"endpoint": "http://127.0.0.1:4566", "region": "us-east-1"}` with credentials from the
+    /// environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) unless the config
+    /// names them.
+    public static func factory(transport: @escaping @Sendable (URL) -> any KMSTransport) -> DelegatingKeyManager.Factory {
+        { (config: ProviderConfig) throws(KeyManagerError) -> any KeyManager in
+            struct Settings: Decodable {
+                var endpoint: String?
+                var region: String?
+                var accessKeyID: String?
+                var secretAccessKey: String?
+                var maxInFlight: Int?
+            }
+            guard let settings = try? JSONDecoder().decode(Settings.self, from: Data(config.configJSON.utf8)) else {
+                throw .noManager("\(managerName): provider \(config.name) has an unreadable config")
+            }
+            let region = settings.region ?? "us-east-1"
+            let endpoint = URL(string: settings.endpoint ?? "https://kms.\(region).amazonaws.com")
+            guard let endpoint, let host = endpoint.host else { throw .noManager("\(managerName): bad endpoint in \(config.name)") }
+            let credentials: SigV4.Credentials
+            if let id = settings.accessKeyID, let secret = settings.secretAccessKey {
+                credentials = SigV4.Credentials(accessKeyID: id, secretAccessKey: secret)
+            } else if let fromEnvironment = SigV4.Credentials.fromEnvironment() {
+                credentials = fromEnvironment
+            } else {
+                throw .noManager("\(managerName): no AWS credentials for provider \(config.name)")
+            }
+            let hostHeader = endpoint.port.map { "\(host):\($0)" } ?? host
+            let client = KMSClient(transport: transport(endpoint), host: hostHeader, region: region, credentials: credentials,
+                                   maxInFlight: settings.maxInFlight ?? 64)
+            return KMSKeyManager(client: client)
+        }
+    }
+}
+
+/// One KMS key as the engine sees it.
+struct KMSRemoteKey: RemoteKey {
+    let kid: String
+    let algorithm: KeyAlgorithm
+    let keyID: String
+    let client: KMSClient
+
+    func decrypt(_ ciphertext: [UInt8]) async throws(RemoteKeyError) -> SecureBytes {
+        do {
+            return try await client.decrypt(keyID: keyID, ciphertext: ciphertext)
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    func deriveSharedSecret(peerSPKI: [UInt8]) async throws(RemoteKeyError) -> SecureBytes {
+        do {
+            return try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peerSPKI)
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    static func map(_ error: KMSError) -> RemoteKeyError {
+        error.isInputRejection ? .rejected : .unavailable(error.description)
+    }
+}

@@ -1,0 +1,324 @@
+import Foundation
+import RewrapClient
+import RewrapEngine
+import RewrapKeyManagement
+@testable import RewrapKMS
+import RewrapKMSSimulator
+import Testing
+
+/// AWS's published SigV4 test-suite vectors (credentials AKIDEXAMPLE, 2015-08-30, us-east-1,
+/// service "service").
+@Suite struct SigV4Tests {
+    static let signer = SigV4(credentials: .init(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+                              region: "us-east-1", service: "service")
+    static let baseHeaders = [("Host", "example.amazonaws.com"), ("X-Amz-Date", "20150830T123600Z")]
+
+    @Test(arguments: [
+        ("get-vanilla", "GET", [(String, String)](), "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"),
+        ("get-vanilla-query-order-key-case", "GET", [("Param2", "value2"), ("Param1", "value1")],
+         "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"),
+        ("post-vanilla", "POST", [], "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"),
+    ])
+    func awsTestSuite(name: String, method: String, query: [(String, String)], signature: String) {
+        let request = SigV4.Request(method: method, path: "/", query: query, headers: Self.baseHeaders, body: [])
+        #expect(Self.signer.authorization(for: request) ==
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=\(signature)",
+                "\(name)")
+    }
+
+    @Test func verifyAcceptsItsOwnSignaturesAndRejectsTampering() throws {
+        let signer = SigV4(credentials: .init(accessKeyID: "AKID", secretAccessKey: "secret"), region: "us-east-1", service: "kms")
+        let now = Date()
+        let body = Array(#"{"KeyId":"k"}"#.utf8)
+        let headers = signer.signedHeaders(method: "POST", path: "/", headers: [("Host", "localhost"), ("X-Amz-Target", "TrentService.Decrypt")],
+                                           body: body, date: now)
+        try signer.verify(SigV4.Request(method: "POST", headers: headers, body: body), now: now)
+        #expect(throws: SigV4.VerificationError.signatureDoesNotMatch) {
+            try signer.verify(SigV4.Request(method: "POST", headers: headers, body: body + [0x20]), now: now)
+        }
+        #expect(throws: SigV4.VerificationError.requestExpired) {
+            try signer.verify(SigV4.Request(method: "POST", headers: headers, body: body), now: now.addingTimeInterval(16 * 60))
+        }
+        let other = SigV4(credentials: .init(accessKeyID: "OTHER", secretAccessKey: "secret"), region: "us-east-1", service: "kms")
+        #expect(throws: SigV4.VerificationError.invalidClientTokenID) {
+            try other.verify(SigV4.Request(method: "POST", headers: headers, body: body), now: now)
+        }
+        #expect(throws: SigV4.VerificationError.incompleteSignature) {
+            try signer.verify(SigV4.Request(method: "POST", headers: [("Host", "localhost")], body: body), now: now)
+        }
+    }
+}
+
+@Suite struct KMSWireTests {
+    static let credentials = SigV4.Credentials(accessKeyID: "AKIDTEST", secretAccessKey: "test-secret")
+
+    static func client(_ simulator: SimulatedKMS, policy: KMSRetryPolicy = KMSRetryPolicy(), credentials: SigV4.Credentials = credentials) -> KMSClient {
+        KMSClient(transport: InProcessKMSTransport(simulator: simulator), host: "127.0.0.1:4599", region: "us-east-1",
+                  credentials: credentials, policy: policy)
+    }
+
+    static func quiet(signed: Bool = true) -> SimulatedKMS {
+        SimulatedKMS(profile: .named("zero")!, credentials: signed ? credentials : nil)
+    }
+
+    @Test func rsaDecryptOfExternallyMadeCiphertext() async throws {
+        let kms = Self.quiet()
+        let client = Self.client(kms)
+        let metadata = try await client.createKey(spec: .rsa2048, usage: .encryptDecrypt)
+        #expect(metadata.Arn == "arn:aws:kms:us-east-1:111122223333:key/\(metadata.KeyId)")
+        #expect(metadata.EncryptionAlgorithms == ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"])
+        let publicKeyResponse = try await client.getPublicKey(keyID: metadata.KeyId)
+        #expect(publicKeyResponse.KeySpec == .rsa2048)
+        let der = try #require(Base64.decode(publicKeyResponse.PublicKey, options: .protoJSON))
+        let publicKey = try withBytes(der) { (d) throws(CryptoError) in try PublicKey(spkiDER: d) }
+        let dek = try Crypto.randomBytes(count: 32)
+        let sha1 = try withBytes(dek) { (p) throws(CryptoError) in try CryptoWorker().rsaOAEPEncrypt(p, to: publicKey) }
+        #expect(try await client.decrypt(keyID: metadata.KeyId, ciphertext: sha1).copyBytes() == dek)
+        #expect(try await client.decrypt(keyID: metadata.Arn, ciphertext: sha1).copyBytes() == dek, "the ARN works as KeyId")
+        // SHA-1 ciphertext under RSAES_OAEP_SHA_256 does not open.
+        await #expect(throws: KMSError.self) { _ = try await client.decrypt(keyID: metadata.KeyId, ciphertext: sha1, algorithm: "RSAES_OAEP_SHA_256") }
+        // GetPublicKey is cached.
+        _ = try await client.getPublicKey(keyID: metadata.KeyId)
+        #expect(kms.counters.requests["GetPublicKey"] == 1)
+    }
+
+    @Test(arguments: [KMSWire.KeySpec.eccNistP256, .eccNistP384, .eccNistP521])
+    func deriveSharedSecretIsRawECDH(spec: KMSWire.KeySpec) async throws {
+        let kms = Self.quiet()
+        let client = Self.client(kms)
+        let metadata = try await client.createKey(spec: spec, usage: .keyAgreement)
+        #expect(metadata.KeyAgreementAlgorithms == ["ECDH"])
+        let der = try #require(Base64.decode(try await client.getPublicKey(keyID: metadata.KeyId).PublicKey, options: .protoJSON))
+        let kmsPublic = try withBytes(der) { (d) throws(CryptoError) in try PublicKey(spkiDER: d) }
+        guard case .ec(let curve) = kmsPublic.algorithm else { Issue.record("not EC"); return }
+        let peer = try PrivateKey.generate(.ec(curve))
+        let secret = try await client.deriveSharedSecret(keyID: metadata.KeyId, peerSPKI: try peer.publicKey.spkiDER())
+        var expected = [UInt8](repeating: 0, count: curve.coordinateByteCount)
+        _ = expected.withUnsafeMutableBytes { try? CryptoWorker().ecdh(peer, peer: kmsPublic, into: $0) }
+        #expect(secret.copyBytes() == expected)
+    }
+
+    @Test func awsErrorsAreFaithful() async throws {
+        let kms = Self.quiet()
+        let client = Self.client(kms)
+        let rsa = try await client.createKey(spec: .rsa2048, usage: .encryptDecrypt)
+        let ec = try await client.createKey(spec: .eccNistP256, usage: .keyAgreement)
+        let p384Peer = try PrivateKey.generate(.ecP384).publicKey.spkiDER()
+        func code(_ body: () async throws -> Void) async -> String? {
+            do {
+                try await body()
+                return nil
+            } catch {
+                if case .rejected(let code, _)? = error as? KMSError { return code }
+                return "\(error)"
+            }
+        }
+        #expect(await code { _ = try await client.decrypt(keyID: "nope", ciphertext: [1]) } == "NotFoundException")
+        #expect(await code { _ = try await client.decrypt(keyID: rsa.KeyId, ciphertext: [UInt8](repeating: 7, count: 256)) } == "InvalidCiphertextException")
+        #expect(await code { _ = try await client.decrypt(keyID: rsa.KeyId, ciphertext: [1], algorithm: "SYMMETRIC_DEFAULT") } == "InvalidKeyUsageException")
+        #expect(await code { _ = try await client.deriveSharedSecret(keyID: rsa.KeyId, peerSPKI: p384Peer) } == "InvalidKeyUsageException")
+        #expect(await code { _ = try await client.deriveSharedSecret(keyID: ec.KeyId, peerSPKI: p384Peer) } == "ValidationException")
+        #expect(await code { _ = try await client.decrypt(keyID: ec.KeyId, ciphertext: [1]) } == "InvalidKeyUsageException")
+        #expect(await code { _ = try await client.createKey(spec: .eccNistP256, usage: .encryptDecrypt) } == "ValidationException")
+        #expect(await code { let _: KMSWire.KeyMetadataResponse = try await client.call(.describeKey, ["Nope": 1]) } == "SerializationException")
+        // Unknown operations are a 400, not a retried 500.
+        let unknown = await kms.handle(method: "POST", path: "/", headers: [("X-Amz-Target", "TrentService.Frobnicate")], body: [], newConnection: false)
+        #expect(unknown.status == 400 || unknown.status == 403)
+        let unsigned = Self.quiet(signed: false)
+        let reply = await unsigned.handle(method: "POST", path: "/", headers: [("X-Amz-Target", "TrentService.Frobnicate")], body: Array("{}".utf8), newConnection: false)
+        #expect(reply.status == 400)
+        #expect(KMSWire.errorCode(body: reply.body, header: nil).code == "UnknownOperationException")
+    }
+
+    @Test func listKeysPaginatesAndDescribeKeyAnswers() async throws {
+        let kms = Self.quiet(signed: false)
+        for _ in 0..<5 { kms.importKey(try PrivateKey.generate(.ecP256)) }
+        let client = Self.client(kms)
+        var seen: [String] = []
+        var marker: String?
+        repeat {
+            let page: KMSWire.ListKeysResponse = try await client.call(.listKeys, KMSWire.ListKeysRequest(Limit: 2, Marker: marker))
+            seen += page.Keys.map(\.KeyId)
+            marker = page.NextMarker
+            #expect(page.Truncated == (marker != nil))
+        } while marker != nil
+        #expect(seen.count == 5)
+        #expect(Set(seen).count == 5)
+        #expect(try await client.describeKey(keyID: seen[0]).KeyUsage == .keyAgreement)
+    }
+
+    @Test func signaturesAreEnforcedWhenConfigured() async throws {
+        let kms = Self.quiet(signed: true)
+        let wrongSecret = Self.client(kms, credentials: SigV4.Credentials(accessKeyID: "AKIDTEST", secretAccessKey: "wrong"))
+        await #expect(throws: KMSError.rejected(code: "InvalidSignatureException",
+                                                message: "The request signature we calculated does not match the signature you provided.")) {
+            _ = try await wrongSecret.createKey(spec: .eccNistP256, usage: .keyAgreement)
+        }
+        let wrongID = Self.client(kms, credentials: SigV4.Credentials(accessKeyID: "SOMEONE", secretAccessKey: "test-secret"))
+        await #expect(throws: KMSError.self) { _ = try await wrongID.createKey(spec: .eccNistP256, usage: .keyAgreement) }
+    }
+}
+
+@Suite struct KMSFaultTests {
+    static func fast() -> KMSRetryPolicy {
+        var policy = KMSRetryPolicy()
+        policy.baseBackoff = .milliseconds(1)
+        policy.maxBackoff = .milliseconds(5)
+        policy.perAttemptTimeout = .milliseconds(200)
+        return policy
+    }
+
+    static func kms(_ faults: SimulatorProfile.Faults, quotas: SimulatorProfile.Quotas = .unlimited) -> SimulatedKMS {
+        SimulatedKMS(profile: SimulatorProfile(latency: .zero, quotas: quotas, faults: faults, newConnectionMilliseconds: 0))
+    }
+
+    static func eccKey(_ kms: SimulatedKMS) throws -> (String, [UInt8]) {
+        let key = try PrivateKey.generate(.ecP256)
+        return (kms.importKey(key), try PrivateKey.generate(.ecP256).publicKey.spkiDER())
+    }
+
+    @Test(arguments: [
+        ("500", SimulatorProfile.Faults(internalError: 1)),
+        ("503", SimulatorProfile.Faults(serviceUnavailable: 1)),
+        ("key unavailable", SimulatorProfile.Faults(keyUnavailable: 1)),
+        ("reset", SimulatorProfile.Faults(connectionReset: 1)),
+        ("hang", SimulatorProfile.Faults(hang: 1)),
+    ])
+    func transientFaultsAreRetriedThenReported(name: String, faults: SimulatorProfile.Faults) async throws {
+        let kms = Self.kms(faults)
+        let (keyID, peer) = try Self.eccKey(kms)
+        let client = KMSClient(transport: InProcessKMSTransport(simulator: kms), host: "kms", region: "us-east-1",
+                               credentials: .init(accessKeyID: "a", secretAccessKey: "b"), policy: Self.fast())
+        await #expect(throws: KMSError.self, "\(name)") { _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peer) }
+        #expect(client.statistics.attempts == 3, "\(name): three attempts")
+        #expect(client.statistics.retries == 2)
+        #expect(kms.counters.faultsInjected.values.reduce(0, +) == 3)
+    }
+
+    @Test func throttlingIsRetriedAndCounted() async throws {
+        var quotas = SimulatorProfile.Quotas.unlimited
+        quotas.eccPerSecond = 1
+        let kms = Self.kms(.none, quotas: quotas)
+        let (keyID, peer) = try Self.eccKey(kms)
+        let client = KMSClient(transport: InProcessKMSTransport(simulator: kms), host: "kms", region: "us-east-1",
+                               credentials: .init(accessKeyID: "a", secretAccessKey: "b"), policy: Self.fast())
+        _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peer)
+        await #expect(throws: KMSError.self) { _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peer) }
+        #expect(client.statistics.throttled == 3)
+        #expect(kms.counters.throttled == 3)
+    }
+
+    @Test func nonRetryableErrorsAreNotRetried() async throws {
+        let kms = Self.kms(.none)
+        let (keyID, _) = try Self.eccKey(kms)
+        let client = KMSClient(transport: InProcessKMSTransport(simulator: kms), host: "kms", region: "us-east-1",
+                               credentials: .init(accessKeyID: "a", secretAccessKey: "b"), policy: Self.fast())
+        await #expect(throws: KMSError.self) { _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: [0x30, 0x00]) }
+        #expect(client.statistics.attempts == 1)
+    }
+
+    /// An outage spends the retry budget, then calls fail fast without adding load.
+    @Test func outageFailsFastOnceTheBudgetIsSpent() async throws {
+        var faults = SimulatorProfile.Faults.none
+        faults.outageStartSeconds = 0
+        faults.outageDurationSeconds = 3600
+        let kms = Self.kms(faults)
+        let (keyID, peer) = try Self.eccKey(kms)
+        var policy = Self.fast()
+        policy.budget = 20  // four retries' worth
+        let client = KMSClient(transport: InProcessKMSTransport(simulator: kms), host: "kms", region: "us-east-1",
+                               credentials: .init(accessKeyID: "a", secretAccessKey: "b"), policy: policy)
+        for _ in 0..<10 {
+            await #expect(throws: KMSError.self) { _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peer) }
+        }
+        // 10 first attempts + only the 4 retries the budget allowed.
+        #expect(client.statistics.attempts == 14)
+        #expect(kms.counters.faultsInjected["outage"] == 14)
+    }
+}
+
+/// The engine with REMOTE registry keys in the simulated KMS, through the real client.
+@Suite struct KMSRewrapTests {
+    static let client = Fixtures.privateKey("client-secp256r1")
+
+    func setUp(_ profile: SimulatorProfile, policy: KMSRetryPolicy = KMSFaultTests.fast()) throws
+        -> (TemporaryRegistry, RegistryKeySource, [(kid: String, key: PublicKey)], SimulatedKMS) {
+        let kms = SimulatedKMS(profile: profile)
+        let registry = try TemporaryRegistry()
+        try registry.store.createProvider(ProviderConfig(name: "aws", manager: KMSKeyManager.managerName,
+                                                         configJSON: #"{"endpoint":"http://127.0.0.1:1","region":"us-east-1"}"#))
+        let provider = try #require(try registry.store.providers().first)
+        var keys: [(kid: String, key: PublicKey)] = []
+        for (kid, algorithm) in [("kms-rsa", KeyAlgorithm.rsa2048), ("kms-ec", .ecP256)] {
+            let key = try PrivateKey.generate(algorithm)
+            let keyID = kms.importKey(key)
+            try registry.store.create(KeyRecord(kid: kid, algorithm: algorithm, mode: .remote, publicKeyPEM: try key.publicKey.pem(),
+                                                privateKeyContext: PrivateKeyContext(keyID: keyID), providerConfig: provider))
+            keys.append((kid, key.publicKey))
+        }
+        let kmsClient = KMSClient(transport: InProcessKMSTransport(simulator: kms), host: "127.0.0.1:1", region: "us-east-1",
+                                  credentials: .init(accessKeyID: "a", secretAccessKey: "b"), policy: policy)
+        let source = registry.source(factories: [KMSKeyManager.managerName: { _ throws(KeyManagerError) in KMSKeyManager(client: kmsClient) }])
+        return (registry, source, keys, kms)
+    }
+
+    @Test func remoteKeysRewrapThroughTheKMS() async throws {
+        let (_, source, keys, kms) = try setUp(.named("zero")!)
+        let writer = TDFWriter()
+        var kaos: [KeyAccess] = []
+        var deks: [[UInt8]] = []
+        for index in 0..<20 {
+            let (kid, key) = keys[index % 2]
+            let dek = try TDFWriter.makeDEK()
+            kaos.append(try writer.keyAccess(dek: dek, policyBase64: Fixtures.vectors.policy, kas: .init(kid: kid, key: key)))
+            deks.append(dek.copyBytes())
+        }
+        let response = try await engine(source).rewrap(makeRequest(client: try Self.client.publicKey.pem(), kaos: kaos))
+        for index in kaos.indices {
+            let dek = try writer.unwrap(response, policyID: "policy", keyAccessObjectID: "kao-\(index)", clientPrivateKey: Self.client)
+            #expect(dek.copyBytes() == deks[index])
+        }
+        #expect(kms.counters.requests["Decrypt"] == 10)
+        #expect(kms.counters.requests["DeriveSharedSecret"] == 10)
+    }
+
+    /// Under the `stress` fault profile, thousands of KAOs: every result is either the right
+    /// DEK or an internal error, never a wrong DEK.
+    @Test func stressProfileNeverYieldsAWrongDEK() async throws {
+        var profile = SimulatorProfile.named("stress")!
+        profile.latency = .zero
+        profile.quotas = .unlimited
+        profile.newConnectionMilliseconds = 0
+        var policy = KMSFaultTests.fast()
+        policy.perAttemptTimeout = .milliseconds(50)
+        policy.budget = 1_000_000
+        let (_, source, keys, kms) = try setUp(profile, policy: policy)
+        let writer = TDFWriter()
+        var permitted = 0, failed = 0, wrong = 0
+        for round in 0..<10 {
+            var kaos: [KeyAccess] = []
+            var deks: [[UInt8]] = []
+            for index in 0..<200 {
+                let (kid, key) = keys[(index + round) % 2 == 0 ? 1 : (index % 5 == 0 ? 0 : 1)]
+                let dek = try TDFWriter.makeDEK()
+                kaos.append(try writer.keyAccess(dek: dek, policyBase64: Fixtures.vectors.policy, kas: .init(kid: kid, key: key)))
+                deks.append(dek.copyBytes())
+            }
+            let response = try await engine(source).rewrap(makeRequest(client: try Self.client.publicKey.pem(), kaos: kaos))
+            for index in kaos.indices {
+                let result = try #require(response.result(policyID: "policy", keyAccessObjectID: "kao-\(index)"))
+                if result.status == "permit" {
+                    let dek = try writer.unwrap(response, policyID: "policy", keyAccessObjectID: "kao-\(index)", clientPrivateKey: Self.client)
+                    if dek.copyBytes() == deks[index] { permitted += 1 } else { wrong += 1 }
+                } else {
+                    #expect(result.error == "internal: internal error\nrpc error: code = Internal desc = key service unavailable")
+                    failed += 1
+                }
+            }
+        }
+        #expect(wrong == 0)
+        #expect(permitted + failed == 2000)
+        #expect(permitted > 1900, "retries hide nearly all transient faults")
+        #expect(kms.counters.faultsInjected.values.reduce(0, +) > 0, "faults were injected")
+    }
+}
