@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -41,12 +43,23 @@ let package = Package(
             ]
         ),
         .target(name: "RewrapClient", dependencies: ["RewrapCrypto", "RewrapWire"]),
-        .target(name: "RewrapKMS", dependencies: ["RewrapKeyManagement"]),
-        .target(name: "RewrapKMSSimulator", dependencies: ["RewrapKMS"]),
+        .target(
+            name: "RewrapKMS",
+            dependencies: ["RewrapKeyManagement", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+        ),
+        .target(
+            name: "RewrapKMSSimulator",
+            dependencies: [
+                "RewrapKMS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "rewrap",
             dependencies: [
-                "RewrapEngine", "RewrapKeyManagement", "RewrapClient",
+                "RewrapEngine", "RewrapKeyManagement", "RewrapKMS", "RewrapKMSSimulator", "RewrapClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]

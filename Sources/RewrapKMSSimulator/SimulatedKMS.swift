@@ -141,6 +141,9 @@ public final class SimulatedKMS: Sendable {
                 return self.error(status, error.awsErrorCode, "The request signature we calculated does not match the signature you provided.")
             }
         }
+        if target.hasPrefix(KMSWire.adminTargetPrefix) {
+            return admin(String(target.dropFirst(KMSWire.adminTargetPrefix.count)), body: body)
+        }
         guard let op = KMSWire.Operation(rawValue: operation), target.hasPrefix(KMSWire.targetPrefix) else {
             return error(400, "UnknownOperationException", "Unknown operation \(target).")
         }
@@ -186,6 +189,38 @@ public final class SimulatedKMS: Sendable {
         case .getPublicKey: return getPublicKey(body)
         case .decrypt: return decrypt(body)
         case .deriveSharedSecret: return deriveSharedSecret(body)
+        }
+    }
+
+    // MARK: Admin operations (no quota, latency or faults)
+
+    private func admin(_ name: String, body: [UInt8]) -> Reply {
+        switch KMSWire.AdminOperation(rawValue: name) {
+        case .importKey?:
+            guard let request = KMSWire.decode(KMSWire.ImportKeyRequest.self, body) else { return serializationError() }
+            guard let key = try? PrivateKey(pem: request.PrivateKeyPEM) else {
+                return error(400, "ValidationException", "PrivateKeyPEM is not a PKCS#8 (or PKCS#1 RSA) private key.")
+            }
+            let id = importKey(key, keyID: request.KeyId ?? UUID().uuidString.lowercased())
+            return ok(KMSWire.KeyIDRequest(KeyId: id))
+        case .registerDecrypt?:
+            guard let request = KMSWire.decode(KMSWire.RegisterDecryptRequest.self, body),
+                  let ciphertext = Base64.decode(request.CiphertextBlob, options: .protoJSON),
+                  let plaintext = Base64.decode(request.Plaintext, options: .protoJSON)
+            else { return serializationError() }
+            guard lookup(request.KeyId) != nil else { return notFound(request.KeyId) }
+            registerDecrypt(keyID: request.KeyId, ciphertext: ciphertext, plaintext: SecureBytes(copying: plaintext))
+            return ok(KMSWire.KeyIDRequest(KeyId: request.KeyId))
+        case .registerSharedSecret?:
+            guard let request = KMSWire.decode(KMSWire.RegisterSharedSecretRequest.self, body),
+                  let spki = Base64.decode(request.PublicKey, options: .protoJSON),
+                  let secret = Base64.decode(request.SharedSecret, options: .protoJSON)
+            else { return serializationError() }
+            guard lookup(request.KeyId) != nil else { return notFound(request.KeyId) }
+            registerSharedSecret(keyID: request.KeyId, peerSPKI: spki, secret: SecureBytes(copying: secret))
+            return ok(KMSWire.KeyIDRequest(KeyId: request.KeyId))
+        case nil:
+            return error(400, "UnknownOperationException", "Unknown admin operation \(name).")
         }
     }
 

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import RewrapEngine
+import RewrapKMS
+import RewrapKMSSimulator
+
+struct KMSSim: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kms-sim",
+        abstract: "Run a simulated AWS KMS on loopback (AWS JSON 1.1, optional SigV4) with latency, quota and fault models.",
+        discussion: """
+        Operations: CreateKey, DescribeKey, ListKeys, GetPublicKey, Decrypt (RSAES_OAEP_SHA_1/_SHA_256,
+        SYMMETRIC_DEFAULT), DeriveSharedSecret; admin targets RewrapKMSSimulator.ImportKey (load an
+        existing PKCS#8 key), RegisterDecrypt and RegisterSharedSecret (benchmark-mode answers).
+        GET /admin/counters returns the counters; they are also printed at shutdown (Ctrl-C).
+
+        Profiles: realistic (p50 10 ms, p99 50 ms, heavy tail, AWS's current quotas, SLA-level faults),
+        stress (0.5% 500s, 0.2% 503s, resets, hangs), outage (30 s of 503s from 5 s after start),
+        zero (no latency, no quota, no faults).
+
+        Examples:
+          rewrap kms-sim --port 4599
+          rewrap kms-sim --profile stress --p50 20 --p99 80 --rsa-quota 500
+          AWS_ACCESS_KEY_ID=AKID AWS_SECRET_ACCESS_KEY=secret rewrap kms-sim --verify-sigv4
+          rewrap kms-sim --import kas-private.pem --key-id kas-1     # then use key id kas-1
+        """)
+
+    @Option(help: "Address to bind (loopback by default).") var host = "127.0.0.1"
+    @Option(help: "Port (0: any free port, printed at start).") var port = 4599
+    @Option(help: "realistic | stress | outage | zero") var profile = "realistic"
+    @Option(help: "JSON file with a full SimulatorProfile (overrides --profile).") var profileFile: String?
+    @Option(help: "Median service latency, ms.") var p50: Double?
+    @Option(help: "99th percentile service latency, ms.") var p99: Double?
+    @Option(help: "RSA operations per second (token bucket).") var rsaQuota: Double?
+    @Option(help: "ECC operations per second (token bucket).") var eccQuota: Double?
+    @Option(help: "Extra ms for the first request on a new connection.") var newConnection: Double?
+    @Flag(help: "Require SigV4 signatures made with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.") var verifySigv4 = false
+    @Flag(help: "No private-key math: answer Decrypt/DeriveSharedSecret only from registered results.") var benchmarkMode = false
+    @Option(help: "Seed for the latency and fault draws.") var seed: UInt64 = 0x5EED
+    @Option(help: "Region in ARNs and SigV4 scopes.") var region = "us-east-1"
+    @Option(name: .customLong("import"), help: "PEM private key to load at start (repeatable).") var imports: [String] = []
+    @Option(help: "Key ids for --import, in order (default: random UUIDs).") var keyID: [String] = []
+
+    func run() async throws {
+        var settings: SimulatorProfile
+        if let profileFile {
+            let data = try Data(contentsOf: URL(fileURLWithPath: profileFile))
+            settings = try JSONDecoder().decode(SimulatorProfile.self, from: data)
+        } else {
+            guard let named = SimulatorProfile.named(profile) else {
+                throw ValidationError("unknown --profile '\(profile)'; use realistic, stress, outage or zero")
+            }
+            settings = named
+        }
+        if let p50 { settings.latency.p50Milliseconds = p50 }
+        if let p99 { settings.latency.p99Milliseconds = p99 }
+        if let rsaQuota { settings.quotas.rsaPerSecond = rsaQuota }
+        if let eccQuota { settings.quotas.eccPerSecond = eccQuota }
+        if let newConnection { settings.newConnectionMilliseconds = newConnection }
+        guard settings.latency.p99Milliseconds >= settings.latency.p50Milliseconds else {
+            throw ValidationError("--p99 must be at least --p50")
+        }
+        var credentials: SigV4.Credentials?
+        if verifySigv4 {
+            guard let fromEnvironment = SigV4.Credentials.fromEnvironment() else {
+                throw ValidationError("--verify-sigv4 needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+            }
+            credentials = fromEnvironment
+        }
+        let simulator = SimulatedKMS(profile: settings, region: region, credentials: credentials, benchmarkMode: benchmarkMode, seed: seed)
+        for (index, path) in imports.enumerated() {
+            let key: PrivateKey
+            do {
+                key = try PrivateKey(pem: readTextFile(path, option: "--import"))
+            } catch {
+                throw ValidationError("--import \(path): \(error)")
+            }
+            let id = simulator.importKey(key, keyID: index < keyID.count ? keyID[index] : UUID().uuidString.lowercased())
+            print("imported \(path) as \(id) (\(key.algorithm))")
+        }
+        let server = try await KMSSimulatorServer.start(simulator: simulator, host: host, port: port)
+        print("kms-sim listening on http://\(host):\(server.port) (profile \(profileFile ?? profile), p50 \(settings.latency.p50Milliseconds) ms, p99 \(settings.latency.p99Milliseconds) ms, RSA \(settings.quotas.rsaPerSecond)/s, ECC \(settings.quotas.eccPerSecond)/s\(verifySigv4 ? ", SigV4 enforced" : "")\(benchmarkMode ? ", benchmark mode" : ""))")
+        fflush(nil)
+        await waitForTermination()
+        await server.shutdown()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print("kms-sim counters:")
+        print(String(decoding: try encoder.encode(simulator.counters), as: UTF8.self))
+    }
+
+    /// Waits for SIGINT or SIGTERM.
+    private func waitForTermination() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let signals = [SIGINT, SIGTERM]
+            let once = OnceFlag()
+            var sources: [DispatchSourceSignal] = []
+            for number in signals {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler {
+                    if once.claim() { continuation.resume() }
+                }
+                source.resume()
+                sources.append(source)
+            }
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+/// Resumes a continuation at most once.
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var claimed = false
+    func claim() -> Bool {
+        lock.withLock {
+            defer { claimed = true }
+            return !claimed
+        }
+    }
+}
+
+/// Keeps signal sources alive for the process lifetime.
+enum SignalSources {
+    nonisolated(unsafe) private static var retained: [DispatchSourceSignal] = []
+    static func keep(_ sources: [DispatchSourceSignal]) { retained += sources }
+}
