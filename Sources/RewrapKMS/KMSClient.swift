@@ -83,13 +83,14 @@ public struct KMSRetryPolicy: Sendable {
 
 /// An AWS KMS client for the operations a KAS needs: SigV4-signed AWS JSON 1.1 requests,
 /// retries with full-jitter backoff and a retry budget, at most `maxInFlight` requests in flight
-/// to the endpoint, and cached public keys.
+/// to the endpoint, a send rate that adapts to throttling, and cached public keys.
 public final class KMSClient: Sendable {
     public let transport: any KMSTransport
     public let signer: SigV4
     public let host: String
     public let policy: KMSRetryPolicy
     private let inFlight: AsyncLimiter
+    private let pacing = AdaptiveRateLimiter()
     private let budget: Mutex<Int>
     private let publicKeys = Mutex<[String: KMSWire.GetPublicKeyResponse]>([:])
     private let stats = Mutex(Stats())
@@ -113,6 +114,9 @@ public final class KMSClient: Sendable {
     }
 
     public var statistics: Stats { stats.withLock { $0 } }
+
+    /// The send rate the client has learned (infinity until KMS first throttles).
+    public var sendRate: Double { pacing.currentRate }
 
     // MARK: Operations
 
@@ -185,14 +189,16 @@ public final class KMSClient: Sendable {
                 headers: [("Host", host), ("Content-Type", KMSWire.contentType), ("X-Amz-Target", operation.target)],
                 body: body, date: Date())
             stats.withLock { $0.attempts += 1 }
-            let outcome: Result<KMSHTTPResponse, KMSTransportError>
-            do {
-                let response = try await inFlight.run { () async throws(KMSTransportError) -> KMSHTTPResponse in
-                    try await transport.send(KMSHTTPRequest(headers: headers, body: body, timeout: min(policy.perAttemptTimeout, remaining)))
+            // Pace inside the in-flight slot, so the rate's generation is taken when the request
+            // actually leaves and a throttle answers the rate that sent it.
+            let (generation, outcome) = await inFlight.run { () async -> (Int, Result<KMSHTTPResponse, KMSTransportError>) in
+                let generation = await pacing.acquire()
+                do {
+                    return (generation, .success(try await transport.send(
+                        KMSHTTPRequest(headers: headers, body: body, timeout: min(policy.perAttemptTimeout, remaining)))))
+                } catch {
+                    return (generation, .failure((error as? KMSTransportError) ?? .connection("\(error)")))
                 }
-                outcome = .success(response)
-            } catch {
-                outcome = .failure(error)
             }
             switch outcome {
             case .failure(.timeout):
@@ -207,11 +213,15 @@ public final class KMSClient: Sendable {
                     throw .unavailable("KMS answered \(operation.rawValue) with a body that does not decode")
                 }
                 refundBudget()
+                pacing.recordSuccess()
                 return decoded
             case .success(let response):
                 let (code, message) = KMSWire.errorCode(body: response.body, header: response.header("x-amzn-errortype"))
                 if code == "ThrottlingException" || response.status >= 500 || response.status == 429 {
-                    if code == "ThrottlingException" || response.status == 429 { stats.withLock { $0.throttled += 1 } }
+                    if code == "ThrottlingException" || response.status == 429 {
+                        stats.withLock { $0.throttled += 1 }
+                        pacing.recordThrottle(generation: generation)
+                    }
                     lastFailure = "\(response.status) \(code)"
                     continue
                 }
@@ -285,5 +295,93 @@ final class AsyncLimiter: Sendable {
             return nil
         }
         next?.resume()
+    }
+}
+
+/// The client's send rate, learned from throttling (the idea of AWS SDKs' adaptive retry mode):
+/// unlimited until the service first throttles; then a throttle sets the rate to 70 % of the rate
+/// actually sent (once per rate: throttles answering requests sent before a decrease do not
+/// decrease it again), and each success raises it so that it grows about 20 % per second. Callers wait for a token instead of being throttled, so
+/// throughput sits just under the quota instead of spending retries against it.
+final class AdaptiveRateLimiter: Sendable {
+    private struct State {
+        var rate = Double.infinity
+        var tokens = 0.0
+        var lastRefill = ContinuousClock.now
+        /// Sends in the current 100 ms window, and the smoothed send rate.
+        var windowStart = ContinuousClock.now
+        var windowSends = 0
+        var measured = 0.0
+        /// Bumped by each decrease; a throttle of a request sent under an older rate is ignored.
+        var generation = 0
+    }
+
+    private let state = Mutex(State())
+    private let minimumRate: Double
+
+    init(minimumRate: Double = 1) {
+        self.minimumRate = minimumRate
+    }
+
+    /// Requests per second currently allowed (infinity before the first throttle).
+    var currentRate: Double { state.withLock { $0.rate } }
+
+    /// Waits until sending is allowed, counts the send, and returns the rate's generation (to
+    /// pass back with a throttle).
+    @discardableResult
+    func acquire() async -> Int {
+        while true {
+            let (wait, generation): (Duration?, Int) = state.withLock { state in
+                let now = ContinuousClock.now
+                Self.countWindow(&state, now: now)
+                guard state.rate.isFinite else {
+                    state.windowSends += 1
+                    return (nil, state.generation)
+                }
+                let elapsed = now - state.lastRefill
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                state.tokens = min(max(1, state.rate / 10), state.tokens + seconds * state.rate)
+                state.lastRefill = now
+                if state.tokens >= 1 {
+                    state.tokens -= 1
+                    state.windowSends += 1
+                    return (nil, state.generation)
+                }
+                return (.nanoseconds(Int64((1 - state.tokens) / state.rate * 1e9) + 1), state.generation)
+            }
+            guard let wait else { return generation }
+            try? await Task.sleep(for: wait)
+        }
+    }
+
+    /// A throttle of a request sent at `generation`; only the current rate's first throttle
+    /// lowers it, so one burst of throttles answering the same rate counts once.
+    func recordThrottle(generation: Int) {
+        state.withLock { state in
+            guard generation == state.generation else { return }
+            state.generation += 1
+            let now = ContinuousClock.now
+            Self.countWindow(&state, now: now)
+            let sent = max(state.measured, Double(state.windowSends) * 10)
+            let base = state.rate.isFinite ? min(state.rate, sent) : sent
+            state.rate = max(minimumRate, base * 0.7)
+            state.tokens = 0
+        }
+    }
+
+    func recordSuccess() {
+        state.withLock { state in
+            guard state.rate.isFinite else { return }
+            state.rate *= 1 + 0.2 / max(state.rate, 1)
+        }
+    }
+
+    private static func countWindow(_ state: inout State, now: ContinuousClock.Instant) {
+        let window = Duration.milliseconds(100)
+        guard now - state.windowStart >= window else { return }
+        let rate = Double(state.windowSends) * 10
+        state.measured = state.measured == 0 ? rate : 0.5 * state.measured + 0.5 * rate
+        state.windowSends = 0
+        state.windowStart = now
     }
 }

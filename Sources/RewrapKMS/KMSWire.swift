@@ -206,7 +206,9 @@ public enum KMSWire {
     }
 
     public static func encode<T: Encodable>(_ value: T) -> [UInt8] {
-        Array(try! JSONEncoder().encode(value))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return Array(try! encoder.encode(value))
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) -> T? {

@@ -195,7 +195,7 @@ import Testing
         #expect(kms.counters.faultsInjected.values.reduce(0, +) == 3)
     }
 
-    @Test func throttlingIsRetriedAndCounted() async throws {
+    @Test func throttlingIsRetriedPacedAndCounted() async throws {
         var quotas = SimulatorProfile.Quotas.unlimited
         quotas.eccPerSecond = 1
         let kms = Self.kms(.none, quotas: quotas)
@@ -203,9 +203,12 @@ import Testing
         let client = KMSClient(transport: InProcessKMSTransport(simulator: kms), host: "kms", region: "us-east-1",
                                credentials: .init(accessKeyID: "a", secretAccessKey: "b"), policy: Self.fast())
         _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peer)
-        await #expect(throws: KMSError.self) { _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peer) }
-        #expect(client.statistics.throttled == 3)
-        #expect(kms.counters.throttled == 3)
+        // Throttled, then paced down to the quota: the retry waits for the rate and succeeds.
+        _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peer)
+        #expect(client.statistics.throttled >= 1)
+        #expect(client.statistics.retries == client.statistics.throttled)
+        #expect(kms.counters.throttled == client.statistics.throttled)
+        #expect(client.sendRate.isFinite, "the client learned a rate")
     }
 
     @Test func nonRetryableErrorsAreNotRetried() async throws {
@@ -320,5 +323,63 @@ import Testing
         #expect(permitted + failed == 2000)
         #expect(permitted > 1900, "retries hide nearly all transient faults")
         #expect(kms.counters.faultsInjected.values.reduce(0, +) > 0, "faults were injected")
+    }
+}
+
+@Suite struct AdaptiveRateLimiterTests {
+    @Test func unlimitedUntilThrottledThenBackedOff() async {
+        let limiter = AdaptiveRateLimiter()
+        #expect(limiter.currentRate == .infinity)
+        var generation = 0
+        for _ in 0..<50 { generation = await limiter.acquire() }
+        limiter.recordThrottle(generation: generation)
+        let first = limiter.currentRate
+        #expect(first.isFinite && first > 0)
+        generation = await limiter.acquire()
+        limiter.recordThrottle(generation: generation)
+        #expect(limiter.currentRate < first)
+        let low = limiter.currentRate
+        for _ in 0..<100 { limiter.recordSuccess() }
+        #expect(limiter.currentRate > low)
+    }
+
+    @Test func aBurstOfThrottlesCountsOnce() async {
+        let limiter = AdaptiveRateLimiter()
+        var generations: [Int] = []
+        for _ in 0..<20 { generations.append(await limiter.acquire()) }
+        for generation in generations { limiter.recordThrottle(generation: generation) }
+        let once = limiter.currentRate
+        #expect(once.isFinite)
+        limiter.recordThrottle(generation: generations[0])
+        #expect(limiter.currentRate == once, "a throttle from before the decrease is ignored")
+    }
+
+    /// Against a quota, the client converges below the point where the KMS throttles.
+    @Test func convergesUnderAQuota() async throws {
+        var quotas = SimulatorProfile.Quotas.unlimited
+        quotas.eccPerSecond = 400
+        var latency = SimulatorProfile.Latency.zero
+        latency.p50Milliseconds = 10
+        latency.p99Milliseconds = 11
+        latency.tailProbability = 0
+        latency.stallProbability = 0
+        let kms = SimulatedKMS(profile: SimulatorProfile(latency: latency, quotas: quotas, faults: .none, newConnectionMilliseconds: 0))
+        let keyID = kms.importKey(try PrivateKey.generate(.ecP256))
+        let peer = try PrivateKey.generate(.ecP256).publicKey.spkiDER()
+        var policy = KMSRetryPolicy()  // default backoff: 25 ms base, full jitter
+        policy.budget = 1_000_000
+        let client = KMSClient(transport: InProcessKMSTransport(simulator: kms), host: "kms", region: "us-east-1",
+                               credentials: .init(accessKeyID: "a", secretAccessKey: "b"), policy: policy, maxInFlight: 64)
+        let failures = Counter()
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<1500 {
+                group.addTask {
+                    do { _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peer) } catch { failures.increment() }
+                }
+            }
+        }
+        #expect(failures.value == 0)
+        #expect(client.sendRate.isFinite, "the client learned a rate")
+        #expect(client.statistics.throttled < 300, "throttling stayed a fraction of the calls")
     }
 }
