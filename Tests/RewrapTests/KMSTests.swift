@@ -165,6 +165,7 @@ import Testing
         policy.baseBackoff = .milliseconds(1)
         policy.maxBackoff = .milliseconds(5)
         policy.perAttemptTimeout = .milliseconds(200)
+        policy.deadline = .seconds(30)  // a loaded test machine must not turn retries into deadline failures
         return policy
     }
 
@@ -197,18 +198,21 @@ import Testing
 
     @Test func throttlingIsRetriedPacedAndCounted() async throws {
         var quotas = SimulatorProfile.Quotas.unlimited
-        quotas.eccPerSecond = 1
+        quotas.eccPerSecond = 4
         let kms = Self.kms(.none, quotas: quotas)
         let (keyID, peer) = try Self.eccKey(kms)
+        var policy = Self.fast()
+        policy.maxAttempts = 12
+        policy.deadline = .seconds(30)
         let client = KMSClient(transport: InProcessKMSTransport(simulator: kms), host: "kms", region: "us-east-1",
-                               credentials: .init(accessKeyID: "a", secretAccessKey: "b"), policy: Self.fast())
-        _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peer)
-        // Throttled, then paced down to the quota: the retry waits for the rate and succeeds.
-        _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peer)
+                               credentials: .init(accessKeyID: "a", secretAccessKey: "b"), policy: policy)
+        // The bucket holds 4; the fifth call on is throttled, then paced down to the quota.
+        for _ in 0..<8 { _ = try await client.deriveSharedSecret(keyID: keyID, peerSPKI: peer) }
         #expect(client.statistics.throttled >= 1)
-        #expect(client.statistics.retries == client.statistics.throttled)
+        #expect(client.statistics.retries == client.statistics.throttled, "every throttle was retried")
         #expect(kms.counters.throttled == client.statistics.throttled)
         #expect(client.sendRate.isFinite, "the client learned a rate")
+        #expect(client.sendRate < 20)
     }
 
     @Test func nonRetryableErrorsAreNotRetried() async throws {
@@ -244,7 +248,15 @@ import Testing
 @Suite struct KMSRewrapTests {
     static let client = Fixtures.privateKey("client-secp256r1")
 
-    func setUp(_ profile: SimulatorProfile, policy: KMSRetryPolicy = KMSFaultTests.fast()) throws
+    /// Fast backoff, but attempts long enough for a loaded test machine.
+    static func patient() -> KMSRetryPolicy {
+        var policy = KMSFaultTests.fast()
+        policy.perAttemptTimeout = .seconds(5)
+        policy.deadline = .seconds(30)
+        return policy
+    }
+
+    func setUp(_ profile: SimulatorProfile, policy: KMSRetryPolicy = KMSRewrapTests.patient()) throws
         -> (TemporaryRegistry, RegistryKeySource, [(kid: String, key: PublicKey)], SimulatedKMS) {
         let kms = SimulatedKMS(profile: profile)
         let registry = try TemporaryRegistry()
@@ -292,8 +304,8 @@ import Testing
         profile.latency = .zero
         profile.quotas = .unlimited
         profile.newConnectionMilliseconds = 0
-        var policy = KMSFaultTests.fast()
-        policy.perAttemptTimeout = .milliseconds(50)
+        var policy = Self.patient()
+        policy.perAttemptTimeout = .milliseconds(500)  // hangs become timeouts
         policy.budget = 1_000_000
         let (_, source, keys, kms) = try setUp(profile, policy: policy)
         let writer = TDFWriter()

@@ -7,27 +7,21 @@ import Testing
 
 @Suite struct KeyCacheTests {
     /// N concurrent misses for one kid: one load; every caller gets its result.
-    @Test func singleFlight() async throws {
+    @Test func singleFlight() throws {
         let cache = KeyCache<Int>()
         let loads = Counter()
-        let results = await withTaskGroup(of: Int?.self) { group in
-            for _ in 0..<32 {
-                group.addTask {
-                    await Task.detached {
-                        try? cache.value(for: "k") { () throws(RegistryError) -> KeyCache<Int>.Loaded in
-                            loads.increment()
-                            Thread.sleep(forTimeInterval: 0.2)
-                            return (42, 8)
-                        }
-                    }.value
-                }
+        let results = Mutex<[Int?]>([])
+        // Threads, not tasks: the loader blocks, as a database read does.
+        DispatchQueue.concurrentPerform(iterations: 32) { _ in
+            let value = try? cache.value(for: "k") { () throws(RegistryError) -> KeyCache<Int>.Loaded in
+                loads.increment()
+                Thread.sleep(forTimeInterval: 0.2)
+                return (42, 8)
             }
-            var all: [Int?] = []
-            for await value in group { all.append(value) }
-            return all
+            results.withLock { $0.append(value) }
         }
         #expect(loads.value == 1)
-        #expect(results.allSatisfy { $0 == 42 })
+        #expect(results.withLock { $0.count == 32 && $0.allSatisfy { $0 == 42 } })
         #expect(cache.counters.loads == 1)
         #expect(cache.counters.misses + cache.counters.hits == 32)
     }
