@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "rewrap-bench",
             dependencies: [
-                "RewrapEngine", "RewrapKeyManagement", "RewrapClient", "RewrapCrypto",
+                "RewrapEngine", "RewrapKeyManagement", "RewrapKMS", "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/RewrapBench",

@@ -12,6 +12,8 @@ enum BenchPath: String, CaseIterable, Codable {
     case cachedCold = "cached-cold"
     /// One registry lookup + root-key unwrap + PEM parse per KAO: what the Go KAS does today.
     case uncached
+    /// The key in the simulated KMS over HTTP: every unwrap is a remote call.
+    case kms
 
     var description: String {
         switch self {
@@ -19,6 +21,7 @@ enum BenchPath: String, CaseIterable, Codable {
         case .cachedWarm: return "cached-reference (warm)"
         case .cachedCold: return "cached-reference (cold)"
         case .uncached: return "uncached-reference"
+        case .kms: return "kms"
         }
     }
 }
@@ -52,6 +55,7 @@ final class KeyPaths: @unchecked Sendable {
         case .cachedWarm: return warm
         case .cachedCold: return RegistryKeySource(store: store, managers: managers)
         case .uncached: return RegistryKeySource(store: store, managers: managers, cache: nil)
+        case .kms: preconditionFailure("the kms path has its own source (KMSPath)")
         }
     }
 }

@@ -40,8 +40,27 @@ struct Report: Codable {
         var latencyP99Microseconds: Double
         var latencyMaxMicroseconds: Double
         var wrongDEKs: Int
+        /// KAOs that came back as errors in the correctness checks.
+        var failedKAOs: Int
         /// Parsed-key cache counters over the timed runs (registry paths with a cache).
         var cache: KeyCacheCounters?
+        /// The kms path's figures.
+        var kms: KMSFigures?
+    }
+
+    struct KMSFigures: Codable {
+        var profile: String
+        /// Concurrency C used in the bound: min(engine remote concurrency, client in-flight, KAOs in flight).
+        var concurrency: Int
+        var meanLatencyMilliseconds: Double
+        /// min(quota, C ÷ mean latency), KAO/s.
+        var boundKAOPerSecond: Double
+        /// Median KAO/s ÷ bound.
+        var ratioToBound: Double
+        var throttled: Int
+        var retries: Int
+        var faultsInjected: Int
+        var sendRate: Double?
     }
 
     /// KAO/s of one path ÷ another, same algorithm, batch and threads, per repetition; median.
@@ -163,13 +182,30 @@ extension Report {
         lines.append("")
         lines.append("## Engine")
         lines.append("")
-        lines.append("| path | KAS key | client | batch | threads | streams | KAO/s | req/s | efficiency | p50 µs | p99 µs | max µs | cache hits/misses/loads | wrong DEKs |")
-        lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|")
-        for c in cases {
+        lines.append("| path | KAS key | client | batch | threads | streams | KAO/s | req/s | efficiency | p50 µs | p99 µs | max µs | cache hits/misses/loads | wrong DEKs | failed KAOs |")
+        lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+        for c in cases where c.kms == nil {
             let cache = c.cache.map { "\($0.hits)/\($0.misses)/\($0.loads)" } ?? "–"
             lines.append("| \(c.path) | \(c.algorithm) | \(c.client) | \(c.batch) | \(c.threads) | \(c.streams) | \(format(c.medianKAOPerSecond)) | "
                 + "\(format(c.medianRequestsPerSecond)) | \(String(format: "%.2f", c.efficiency)) | "
-                + "\(format(c.latencyP50Microseconds)) | \(format(c.latencyP99Microseconds)) | \(format(c.latencyMaxMicroseconds)) | \(cache) | \(c.wrongDEKs) |")
+                + "\(format(c.latencyP50Microseconds)) | \(format(c.latencyP99Microseconds)) | \(format(c.latencyMaxMicroseconds)) | \(cache) | \(c.wrongDEKs) | \(c.failedKAOs) |")
+        }
+        let kmsCases = cases.filter { $0.kms != nil }
+        if !kmsCases.isEmpty {
+            lines.append("")
+            lines.append("## KMS path (simulated AWS KMS over HTTP on loopback, benchmark mode)")
+            lines.append("")
+            lines.append("Bound = min(quota, C ÷ mean service latency) (Little's law); C = min(engine remote concurrency, client in-flight limit, KAOs in flight).")
+            lines.append("")
+            lines.append("| profile | KAS key | batch | streams | C | mean latency ms | bound KAO/s | KAO/s | ÷ bound | p50 ms | p99 ms | throttled | retries | faults | wrong DEKs | failed KAOs |")
+            lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for c in kmsCases {
+                let k = c.kms!
+                lines.append("| \(k.profile) | \(c.algorithm) | \(c.batch) | \(c.streams) | \(k.concurrency) | \(format(k.meanLatencyMilliseconds)) | "
+                    + "\(format(k.boundKAOPerSecond)) | \(format(c.medianKAOPerSecond)) | \(String(format: "%.2f", k.ratioToBound)) | "
+                    + "\(format(c.latencyP50Microseconds / 1000)) | \(format(c.latencyP99Microseconds / 1000)) | \(k.throttled) | \(k.retries) | "
+                    + "\(k.faultsInjected) | \(c.wrongDEKs) | \(c.failedKAOs) |")
+            }
         }
         lines.append("")
         lines.append("## Scaling (all cores ÷ 1 thread)")

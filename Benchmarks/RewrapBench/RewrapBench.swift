@@ -3,6 +3,7 @@ import Foundation
 import RewrapCrypto
 import RewrapEngine
 import RewrapKeyManagement
+import RewrapKMSSimulator
 
 @main
 struct RewrapBench: AsyncParsableCommand {
@@ -18,6 +19,8 @@ struct RewrapBench: AsyncParsableCommand {
           cached-warm   key registry (SQLite, root-wrapped keys) behind a warm parsed-key cache
           cached-cold   the same with the cache emptied as the timed run starts
           uncached      registry lookup + root unwrap + PEM parse per KAO (what the Go KAS does)
+          kms           the key in a simulated AWS KMS (REMOTE mode) on loopback HTTP, per --kms-profiles;
+                        measured against Little's law bound min(quota, C ÷ mean latency), all cores only
         Efficiency = engine KAO/s ÷ ceiling (same primitive, same threads, same repetition);
         scaling = all cores ÷ 1 thread. Every rewrapped DEK is checked after each case.
 
@@ -38,8 +41,17 @@ struct RewrapBench: AsyncParsableCommand {
     @Option(help: "Client key algorithm, or 'auto' (RSA-2048 client for RSA KAS keys, an EC client on the same curve for EC keys).")
     var client = "auto"
 
-    @Option(help: "Key paths, comma-separated: local, cached-warm, cached-cold, uncached.")
-    var paths = "local,cached-warm,cached-cold,uncached"
+    @Option(help: "Key paths, comma-separated: local, cached-warm, cached-cold, uncached, kms.")
+    var paths = "local,cached-warm,cached-cold,uncached,kms"
+
+    @Option(help: "Simulated KMS profiles for the kms path: realistic, stress, outage, zero.")
+    var kmsProfiles = "realistic,stress"
+
+    @Option(help: "Seconds each kms case is timed (the quota's token bucket needs seconds to show).")
+    var kmsDuration = 2.0
+
+    @Option(help: "Seconds of untimed warm-up before each kms case (drains the KMS's initial burst allowance).")
+    var kmsWarmUp = 1.5
 
     @Option(help: "KAOs per request, comma-separated.")
     var batches = "1,16,256"
@@ -56,7 +68,7 @@ struct RewrapBench: AsyncParsableCommand {
     @Option(help: "Repetitions of the whole suite; figures are medians over them.")
     var repetitions = 3
 
-    @Flag(help: "One short repetition (0.5 s per case): a smoke run for CI.")
+    @Flag(help: "One short repetition (0.5 s per case, kms cases too): a smoke run for CI.")
     var quick = false
 
     @Option(help: "Where to write the JSON report; a Markdown table is written beside it (default: results/local.json for --paths local, else results/paths.json).")
@@ -70,23 +82,29 @@ struct RewrapBench: AsyncParsableCommand {
             duration = 0.5
             warmUp = 0.1
             repetitions = 1
+            kmsDuration = 0.5
+            kmsWarmUp = 0.3
         }
         let algorithmList = try parseList(algorithms) { KeyAlgorithm($0) }
         let batchList = try parseList(batches) { Int($0).flatMap { $0 > 0 ? $0 : nil } }
-        let pathList = try parseList(paths) { BenchPath(rawValue: $0) }
+        let allPaths = try parseList(paths) { BenchPath(rawValue: $0) }
+        let pathList = allPaths.filter { $0 != .kms }
+        let kmsProfileList = allPaths.contains(.kms) ? try parseList(kmsProfiles) { SimulatorProfile.named($0) == nil ? nil : $0 } : []
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let threadList = try parseList(threads) { $0 == "all" ? cores : Int($0).flatMap { $0 > 0 ? $0 : nil } }
         guard duration > 0, warmUp >= 0, repetitions > 0 else {
             throw ValidationError("--duration must be > 0, --warm-up ≥ 0, --repetitions > 0")
         }
-        let progress = Progress(total: repetitions * algorithmList.count * threadList.count * (1 + batchList.count * pathList.count))
+        let progress = Progress(total: repetitions * algorithmList.count
+            * (threadList.count * (1 + batchList.count * pathList.count) + batchList.count * kmsProfileList.count))
         progress.note("rewrap-bench: \(Environment.allocator), \(OpenSSLInfo.version), \(cores) cores, \(Environment.buildConfiguration) build")
         if Environment.buildConfiguration == "debug" {
             progress.note("warning: debug build; figures are not meaningful (use swift run -c release rewrap-bench)")
         }
 
         // Keys and workloads are made once; every repetition replays the same requests.
-        var setups: [(algorithm: KeyAlgorithm, clientAlgorithm: KeyAlgorithm, keys: KeyPaths, workloads: [Int: Workload])] = []
+        var setups: [(algorithm: KeyAlgorithm, clientAlgorithm: KeyAlgorithm, keys: KeyPaths, workloads: [Int: Workload],
+                      kms: [String: KMSPath])] = []
         for algorithm in algorithmList {
             let clientAlgorithm = try clientAlgorithm(for: algorithm)
             progress.note("generating \(algorithm) KAS key, \(clientAlgorithm) client key and requests")
@@ -99,14 +117,29 @@ struct RewrapBench: AsyncParsableCommand {
                 workloads[batch] = try Workload(algorithm: algorithm, clientAlgorithm: clientAlgorithm, batch: batch,
                                                 kasKey: kasKey, clientKey: clientKey)
             }
-            setups.append((algorithm, clientAlgorithm, keys, workloads))
+            var kmsPaths: [String: KMSPath] = [:]
+            for profile in kmsProfileList {
+                progress.note("starting the simulated KMS (\(profile)) for \(algorithm) and registering its answers")
+                kmsPaths[profile] = try await KMSPath(profileName: profile, kid: Workload.kid(algorithm), key: kasKey,
+                                                      workloads: Array(workloads.values), maxInFlight: Self.kmsMaxInFlight)
+            }
+            setups.append((algorithm, clientAlgorithm, keys, workloads, kmsPaths))
         }
 
-        struct CaseKey: Hashable { var path: BenchPath = .local; var algorithm: String; var batch: Int; var threads: Int }
+        struct CaseKey: Hashable {
+            var path: BenchPath = .local
+            var profile = ""
+            var algorithm: String
+            var batch: Int
+            var threads: Int
+        }
         var ceilingRuns: [CaseKey: [Double]] = [:]
         var engineRuns: [CaseKey: [EngineRun]] = [:]
         var wrong: [CaseKey: Int] = [:]
+        var failed: [CaseKey: Int] = [:]
         var cacheCounters: [CaseKey: KeyCacheCounters] = [:]
+        var kmsStats: [CaseKey: (throttled: Int, retries: Int, faults: Int)] = [:]
+        let allCores = threadList.max() ?? cores
 
         for repetition in 1...repetitions {
             for setup in setups {
@@ -128,7 +161,7 @@ struct RewrapBench: AsyncParsableCommand {
                             let engine = RewrapEngine(keys: source, authorizer: PermitAll(), configuration: configuration)
                             let cache = (source as? RegistryKeySource)?.cache
                             if path == .cachedWarm {
-                                _ = await workload.wrongDEKs(engine: engine)  // make sure it is warm
+                                _ = await workload.check(engine: engine)  // make sure it is warm
                             }
                             cache?.resetCounters()
                             let streams = batch == 1 ? threadCount : 1
@@ -141,13 +174,37 @@ struct RewrapBench: AsyncParsableCommand {
                                 total.add(counters)
                                 cacheCounters[key] = total
                             }
-                            wrong[key, default: 0] += await workload.wrongDEKs(engine: engine)
+                            let (wrongCount, failedCount) = await workload.check(engine: engine)
+                            wrong[key, default: 0] += wrongCount
+                            failed[key, default: 0] += failedCount
                         }
+                    }
+                    for profile in kmsProfileList {
+                        let kms = setup.kms[profile]!
+                        progress.step("rep \(repetition)/\(repetitions)  \(name) → \(setup.clientAlgorithm)  kms(\(profile))  batch=\(batch)  threads=\(allCores)")
+                        var configuration = RewrapConfiguration()
+                        configuration.maxConcurrency = allCores
+                        let engine = RewrapEngine(keys: kms.source, authorizer: PermitAll(), configuration: configuration)
+                        let before = (kms.client.statistics, kms.simulator.counters.faultsInjected.values.reduce(0, +))
+                        let run = await Measurement.run(engine: engine, workload: workload, streams: batch == 1 ? allCores : 1,
+                                                        duration: kmsDuration, warmUp: kmsWarmUp)
+                        let after = (kms.client.statistics, kms.simulator.counters.faultsInjected.values.reduce(0, +))
+                        let key = CaseKey(path: .kms, profile: profile, algorithm: name, batch: batch, threads: allCores)
+                        engineRuns[key, default: []].append(run)
+                        var stats = kmsStats[key] ?? (0, 0, 0)
+                        stats.throttled += after.0.throttled - before.0.throttled
+                        stats.retries += after.0.retries - before.0.retries
+                        stats.faults += after.1 - before.1
+                        kmsStats[key] = stats
+                        let (wrongCount, failedCount) = await workload.check(engine: engine)
+                        wrong[key, default: 0] += wrongCount
+                        failed[key, default: 0] += failedCount
                     }
                 }
             }
         }
         progress.finish()
+        for setup in setups { for kms in setup.kms.values { await kms.shutdown() } }
 
         // Assemble the report.
         var report = Report(
@@ -180,7 +237,7 @@ struct RewrapBench: AsyncParsableCommand {
                             efficiency: efficiencies.median, efficiencyPerRepetition: efficiencies,
                             latencyP50Microseconds: latencies.percentile(50), latencyP99Microseconds: latencies.percentile(99),
                             latencyMaxMicroseconds: latencies.max() ?? 0,
-                            wrongDEKs: wrong[key] ?? 0, cache: cacheCounters[key]))
+                            wrongDEKs: wrong[key] ?? 0, failedKAOs: failed[key] ?? 0, cache: cacheCounters[key], kms: nil))
                     }
                     if let single = threadList.first(where: { $0 == 1 }), let most = threadList.max(), most > 1 {
                         let base = engineRuns[CaseKey(path: path, algorithm: name, batch: batch, threads: single)] ?? []
@@ -189,6 +246,29 @@ struct RewrapBench: AsyncParsableCommand {
                         report.scaling.append(.init(path: path.rawValue, algorithm: name, client: setup.clientAlgorithm.description,
                                                     batch: batch, threads: most, ratio: ratios.median, ratioPerRepetition: ratios))
                     }
+                }
+                for profile in kmsProfileList {
+                    let kms = setup.kms[profile]!
+                    let key = CaseKey(path: .kms, profile: profile, algorithm: name, batch: batch, threads: allCores)
+                    let runs = engineRuns[key] ?? []
+                    let latencies = runs.flatMap(\.latenciesMicroseconds)
+                    let streams = batch == 1 ? allCores : 1
+                    let concurrency = min(RewrapConfiguration().maxRemoteConcurrency, Self.kmsMaxInFlight, batch * streams)
+                    let bound = kms.bound(algorithm: setup.algorithm, concurrency: concurrency)
+                    let median = runs.map(\.kaoPerSecond).median
+                    let stats = kmsStats[key] ?? (0, 0, 0)
+                    report.cases.append(.init(
+                        path: "kms", algorithm: name, client: setup.clientAlgorithm.description, batch: batch, threads: allCores,
+                        streams: streams, kaoPerSecond: runs.map(\.kaoPerSecond), medianKAOPerSecond: median,
+                        medianRequestsPerSecond: runs.map(\.requestsPerSecond).median,
+                        efficiency: median / bound, efficiencyPerRepetition: runs.map { $0.kaoPerSecond / bound },
+                        latencyP50Microseconds: latencies.percentile(50), latencyP99Microseconds: latencies.percentile(99),
+                        latencyMaxMicroseconds: latencies.max() ?? 0, wrongDEKs: wrong[key] ?? 0, failedKAOs: failed[key] ?? 0,
+                        cache: nil,
+                        kms: .init(profile: profile, concurrency: concurrency, meanLatencyMilliseconds: kms.meanLatencySeconds * 1000,
+                                   boundKAOPerSecond: bound, ratioToBound: median / bound, throttled: stats.throttled,
+                                   retries: stats.retries, faultsInjected: stats.faults,
+                                   sendRate: kms.client.sendRate.isFinite ? kms.client.sendRate : nil)))
                 }
                 // Paths against each other, per repetition, same algorithm, batch and threads.
                 for threadCount in threadList {
@@ -214,6 +294,11 @@ struct RewrapBench: AsyncParsableCommand {
             FileHandle.standardError.write(Data("wrote \(outputPath) and \(markdownPath)\n".utf8))
         }
         let wrongTotal = report.cases.reduce(0) { $0 + $1.wrongDEKs }
+        let failedLocal = report.cases.filter { $0.kms == nil }.reduce(0) { $0 + $1.failedKAOs }
+        if failedLocal > 0 {
+            FileHandle.standardError.write(Data("error: \(failedLocal) KAOs failed on local paths\n".utf8))
+            throw ExitCode(2)
+        }
         if wrongTotal > 0 {
             FileHandle.standardError.write(Data("error: \(wrongTotal) KAOs did not rewrap to their DEK\n".utf8))
             throw ExitCode(2)
@@ -252,8 +337,22 @@ struct RewrapBench: AsyncParsableCommand {
         pathRatio(.cachedWarm, .local, "ec:secp256r1", 0.95)
         pathRatio(.cachedWarm, .local, "rsa:2048", 0.95)
         pathRatio(.cachedWarm, .uncached, "ec:secp256r1", 5)
+        for algorithm in ["rsa:2048", "ec:secp256r1"] {
+            guard let realistic = report.cases.first(where: { $0.kms?.profile == "realistic" && $0.algorithm == algorithm && $0.batch == 256 })
+            else { continue }
+            targets.append(.init(name: "\(algorithm), kms (realistic), batch 256: KAO/s ÷ min(quota, C ÷ mean latency)",
+                                 value: realistic.kms!.ratioToBound, goal: 0.9, met: realistic.kms!.ratioToBound >= 0.9))
+            if let stress = report.cases.first(where: { $0.kms?.profile == "stress" && $0.algorithm == algorithm && $0.batch == 256 }) {
+                let ratio = stress.latencyP99Microseconds / max(realistic.latencyP99Microseconds, 1)
+                targets.append(.init(name: "\(algorithm), kms (stress), batch 256: 3 ÷ (p99 ÷ no-fault p99), ≥ 1 means p99 ≤ 3× (wrong DEKs: \(stress.wrongDEKs))",
+                                     value: 3 / ratio, goal: 1, met: ratio <= 3 && stress.wrongDEKs == 0))
+            }
+        }
         return targets
     }
+
+    /// The KMS client's in-flight bound (and connection pool size) in the kms path.
+    static let kmsMaxInFlight = 64
 
     private var outputPath: String {
         output ?? (paths == "local" ? "results/local.json" : "results/paths.json")

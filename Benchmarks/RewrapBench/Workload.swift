@@ -46,22 +46,28 @@ struct Workload: Sendable {
 
     static func kid(_ algorithm: KeyAlgorithm) -> String { "bench-\(algorithm)" }
 
-    /// Rewraps every variant once and opens every result; returns the number of KAOs that did
-    /// not come back as the DEK that was wrapped.
-    func wrongDEKs(engine: RewrapEngine) async -> Int {
+    /// Rewraps every variant once and opens every result: `wrong` counts KAOs permitted with a
+    /// DEK other than the one wrapped (must be 0 on every path), `failed` those that came back
+    /// as errors (0 on local paths; KMS faults may cause some).
+    func check(engine: RewrapEngine) async -> (wrong: Int, failed: Int) {
         let writer = TDFWriter()
         var wrong = 0
+        var failed = 0
         for (index, request) in requests.enumerated() {
             guard let response = try? await engine.rewrap(request) else {
-                wrong += batch
+                failed += batch
                 continue
             }
             for kao in 0..<batch {
-                let dek = try? writer.unwrap(response, policyID: "policy", keyAccessObjectID: "kao-\(kao)",
-                                             clientPrivateKey: clientKey)
+                let id = "kao-\(kao)"
+                guard response.result(policyID: "policy", keyAccessObjectID: id)?.status == "permit" else {
+                    failed += 1
+                    continue
+                }
+                let dek = try? writer.unwrap(response, policyID: "policy", keyAccessObjectID: id, clientPrivateKey: clientKey)
                 if dek?.copyBytes() != deks[index][kao] { wrong += 1 }
             }
         }
-        return wrong
+        return (wrong, failed)
     }
 }

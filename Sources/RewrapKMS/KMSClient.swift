@@ -77,6 +77,12 @@ public struct KMSRetryPolicy: Sendable {
     public var retryCost = 5
     public var timeoutCost = 10
     public var successRefund = 1
+    /// Adaptive attempt timeout: once `adaptiveTimeoutSamples` answers are seen, an attempt may
+    /// take `adaptiveTimeoutMultiplier` × their p99 (at least `minimumAttemptTimeout`, at most
+    /// `perAttemptTimeout`). A stalled call then costs a few p99s, not seconds, before its retry.
+    public var adaptiveTimeoutMultiplier = 4.0
+    public var adaptiveTimeoutSamples = 200
+    public var minimumAttemptTimeout: Duration = .milliseconds(250)
 
     public init() {}
 }
@@ -91,6 +97,7 @@ public final class KMSClient: Sendable {
     public let policy: KMSRetryPolicy
     private let inFlight: AsyncLimiter
     private let pacing = AdaptiveRateLimiter()
+    private let latencies: LatencyWindow
     private let budget: Mutex<Int>
     private let publicKeys = Mutex<[String: KMSWire.GetPublicKeyResponse]>([:])
     private let stats = Mutex(Stats())
@@ -111,6 +118,17 @@ public final class KMSClient: Sendable {
         self.policy = policy
         self.inFlight = AsyncLimiter(limit: maxInFlight)
         self.budget = Mutex(policy.budget)
+        self.latencies = LatencyWindow(capacity: max(policy.adaptiveTimeoutSamples, 1))
+    }
+
+    /// The timeout the next attempt gets.
+    public var attemptTimeout: Duration {
+        Self.attemptTimeout(p99: latencies.p99(minimumSamples: policy.adaptiveTimeoutSamples), policy: policy)
+    }
+
+    static func attemptTimeout(p99: Duration?, policy: KMSRetryPolicy) -> Duration {
+        guard let p99 else { return policy.perAttemptTimeout }
+        return min(policy.perAttemptTimeout, max(policy.minimumAttemptTimeout, p99 * policy.adaptiveTimeoutMultiplier))
     }
 
     public var statistics: Stats { stats.withLock { $0 } }
@@ -191,11 +209,14 @@ public final class KMSClient: Sendable {
             stats.withLock { $0.attempts += 1 }
             // Pace inside the in-flight slot, so the rate's generation is taken when the request
             // actually leaves and a throttle answers the rate that sent it.
+            let timeout = min(attemptTimeout, remaining)
             let (generation, outcome) = await inFlight.run { () async -> (Int, Result<KMSHTTPResponse, KMSTransportError>) in
                 let generation = await pacing.acquire()
+                let sent = ContinuousClock.now
                 do {
-                    return (generation, .success(try await transport.send(
-                        KMSHTTPRequest(headers: headers, body: body, timeout: min(policy.perAttemptTimeout, remaining)))))
+                    let response = try await transport.send(KMSHTTPRequest(headers: headers, body: body, timeout: timeout))
+                    if response.status == 200 { latencies.record(ContinuousClock.now - sent) }
+                    return (generation, .success(response))
                 } catch {
                     return (generation, .failure((error as? KMSTransportError) ?? .connection("\(error)")))
                 }
@@ -383,5 +404,40 @@ final class AdaptiveRateLimiter: Sendable {
         state.measured = state.measured == 0 ? rate : 0.5 * state.measured + 0.5 * rate
         state.windowSends = 0
         state.windowStart = now
+    }
+}
+
+/// The last `capacity` answer times, for the adaptive attempt timeout.
+final class LatencyWindow: Sendable {
+    private struct State {
+        var samples: [Duration] = []
+        var next = 0
+        var seen = 0
+        var cachedP99: Duration?
+    }
+    private let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func record(_ latency: Duration) {
+        state.withLock { state in
+            if state.samples.count < capacity {
+                state.samples.append(latency)
+            } else {
+                state.samples[state.next] = latency
+                state.next = (state.next + 1) % capacity
+            }
+            state.seen += 1
+            // Recompute now and then, not on every answer.
+            if state.seen % 50 == 0 || state.cachedP99 == nil {
+                let sorted = state.samples.sorted()
+                state.cachedP99 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
+            }
+        }
+    }
+
+    func p99(minimumSamples: Int) -> Duration? {
+        state.withLock { $0.seen >= minimumSamples ? $0.cachedP99 : nil }
     }
 }

@@ -395,3 +395,25 @@ import Testing
         #expect(client.statistics.throttled < 300, "throttling stayed a fraction of the calls")
     }
 }
+
+@Suite struct AdaptiveTimeoutTests {
+    @Test func windowKeepsTheRecentP99() {
+        let window = LatencyWindow(capacity: 100)
+        #expect(window.p99(minimumSamples: 1) == nil)
+        for index in 1...100 { window.record(.milliseconds(index)) }
+        #expect(window.p99(minimumSamples: 200) == nil, "not enough samples yet")
+        #expect(window.p99(minimumSamples: 100) == .milliseconds(100))
+        // Old samples roll out: a faster service lowers the p99.
+        for _ in 0..<100 { window.record(.milliseconds(2)) }
+        #expect(window.p99(minimumSamples: 100) == .milliseconds(2))
+    }
+
+    /// A stalled call is abandoned after a few p99s, between the floor and the policy's ceiling.
+    @Test func attemptTimeoutIsClampedMultipleOfP99() {
+        let policy = KMSRetryPolicy()
+        #expect(KMSClient.attemptTimeout(p99: nil, policy: policy) == .seconds(2))
+        #expect(KMSClient.attemptTimeout(p99: .milliseconds(1), policy: policy) == .milliseconds(250))
+        #expect(KMSClient.attemptTimeout(p99: .milliseconds(100), policy: policy) == .milliseconds(400))
+        #expect(KMSClient.attemptTimeout(p99: .seconds(1), policy: policy) == .seconds(2))
+    }
+}

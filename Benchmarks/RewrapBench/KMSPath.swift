@@ -1,0 +1,90 @@
+import Foundation
+import RewrapClient
+import RewrapEngine
+import RewrapKMS
+import RewrapKMSSimulator
+import RewrapKeyManagement
+
+/// The `kms` path: the KAS key lives in the simulated KMS (REMOTE mode), started by the harness
+/// on loopback and reached over HTTP through the production client (SigV4, keep-alive pool,
+/// retries, adaptive rate). The simulator runs in benchmark mode: every answer is registered
+/// ahead of the run, so it spends no CPU on private-key math during it.
+final class KMSPath: @unchecked Sendable {
+    let profileName: String
+    let profile: SimulatorProfile
+    let simulator: SimulatedKMS
+    let server: KMSSimulatorServer
+    let transport: HTTPKMSTransport
+    let client: KMSClient
+    let source: RegistryKeySource
+    private let directory: URL
+
+    static let credentials = SigV4.Credentials(accessKeyID: "AKIDBENCH", secretAccessKey: "bench-secret")
+
+    init(profileName: String, kid: String, key: PrivateKey, workloads: [Workload], maxInFlight: Int) async throws {
+        guard let profile = SimulatorProfile.named(profileName) else { throw BenchError("unknown KMS profile \(profileName)") }
+        self.profileName = profileName
+        self.profile = profile
+        simulator = SimulatedKMS(profile: profile, credentials: Self.credentials, benchmarkMode: true)
+        let keyID = simulator.importKey(key)
+        // Register every answer the run will ask for, computed here with the private key.
+        let worker = CryptoWorker()
+        for workload in workloads {
+            for request in workload.requests {
+                for entry in request.requests.flatMap(\.keyAccessObjects) {
+                    guard let kao = entry.keyAccessObject else { continue }
+                    switch key.algorithm {
+                    case .rsa:
+                        let plaintext = try key.decryptOAEP(kao.wrappedKey, hash: .sha1)
+                        simulator.registerDecrypt(keyID: keyID, ciphertext: kao.wrappedKey, plaintext: plaintext)
+                    case .ec(let curve):
+                        let peer = try PublicKey(pem: kao.ephemeralPublicKey)
+                        let secret = SecureBytes(count: curve.coordinateByteCount)
+                        try worker.ecdh(key, peer: peer, into: secret.slice(0..<secret.count))
+                        simulator.registerSharedSecret(keyID: keyID, peerSPKI: try peer.spkiDER(), secret: secret)
+                    }
+                }
+            }
+        }
+        server = try await KMSSimulatorServer.start(simulator: simulator)
+        transport = HTTPKMSTransport(endpoint: URL(string: "http://127.0.0.1:\(server.port)")!, maxConnections: maxInFlight)
+        client = KMSClient(transport: transport, host: "127.0.0.1:\(server.port)", region: "us-east-1",
+                           credentials: Self.credentials, maxInFlight: maxInFlight)
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("rewrap-bench-kms-\(UUID().uuidString)")
+        let store = try SQLiteKeyStore(path: directory.appendingPathComponent("keys.sqlite").path)
+        let provider = try store.createProvider(ProviderConfig(
+            name: "kms-sim", manager: KMSKeyManager.managerName, configJSON: #"{"endpoint":"http://127.0.0.1:\#(server.port)"}"#))
+        try store.create(KeyRecord(kid: kid, algorithm: key.algorithm, mode: .remote, publicKeyPEM: try key.publicKey.pem(),
+                                   privateKeyContext: PrivateKeyContext(keyID: keyID), providerConfig: provider))
+        let client = self.client
+        source = RegistryKeySource(store: store, managers: DelegatingKeyManager(
+            default: BasicKeyManager(rootKey: nil),
+            factories: [KMSKeyManager.managerName: { _ throws(KeyManagerError) in KMSKeyManager(client: client) }]))
+    }
+
+    func shutdown() async {
+        try? await transport.shutdown()
+        await server.shutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Mean service time of the profile (lognormal mean plus the expected tail), seconds.
+    var meanLatencySeconds: Double {
+        let l = profile.latency
+        let body = l.p50Milliseconds * exp(l.sigma * l.sigma / 2)
+        let tail = l.tailProbability * (l.tailMilliseconds.lowerBound + l.tailMilliseconds.upperBound) / 2
+        let stall = l.stallProbability * (l.stallMilliseconds.lowerBound + l.stallMilliseconds.upperBound) / 2
+        return (body + tail + stall) / 1000
+    }
+
+    /// Little's law: at most min(quota, C ÷ mean latency) KAO/s.
+    func bound(algorithm: KeyAlgorithm, concurrency: Int) -> Double {
+        let quota = algorithm.isRSA ? profile.quotas.rsaPerSecond : profile.quotas.eccPerSecond
+        return min(quota, Double(concurrency) / meanLatencySeconds)
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
