@@ -2,7 +2,11 @@
 import PackageDescription
 
 // Layering (each arrow is the only direction a dependency goes):
-//   rewrap (CLI), rewrap-bench  →  RewrapKeyManagement (keyring, registry, key managers, cache)
+//   rewrap (CLI), rewrap-bench  →  RewrapKMSSimulator (simulated AWS KMS + its HTTP server)
+//                                       ↓
+//                                   RewrapKMS (SigV4, AWS JSON 1.1 client, KMS key manager)
+//                                       ↓
+//                                   RewrapKeyManagement (keyring, registry, key managers, cache)
 //                                       ↓
 //                                   RewrapEngine  →  RewrapWire (request/response model)
 //                                       ↓

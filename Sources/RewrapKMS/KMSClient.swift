@@ -145,6 +145,17 @@ public final class KMSClient: Sendable {
         return try secret(response.Plaintext)
     }
 
+    /// Encrypts `plaintext` under `keyID` (SYMMETRIC_DEFAULT by default): how a provider key
+    /// wraps private keys for PROVIDER_ROOT_KEY mode.
+    public func encrypt(keyID: String, plaintext: [UInt8], algorithm: String = "SYMMETRIC_DEFAULT") async throws(KMSError) -> [UInt8] {
+        let response: KMSWire.EncryptResponse = try await call(
+            .encrypt, KMSWire.EncryptRequest(KeyId: keyID, Plaintext: Base64.encode(plaintext), EncryptionAlgorithm: algorithm))
+        guard let blob = Base64.decode(response.CiphertextBlob, options: .protoJSON) else {
+            throw .unavailable("KMS returned a ciphertext that is not base64")
+        }
+        return blob
+    }
+
     /// The raw ECDH shared secret (x-coordinate) with the peer `spki` (DER, uncompressed).
     public func deriveSharedSecret(keyID: String, peerSPKI: [UInt8]) async throws(KMSError) -> SecureBytes {
         let response: KMSWire.DeriveSharedSecretResponse = try await call(

@@ -17,6 +17,7 @@ public enum KMSWire {
         case listKeys = "ListKeys"
         case getPublicKey = "GetPublicKey"
         case decrypt = "Decrypt"
+        case encrypt = "Encrypt"
         case deriveSharedSecret = "DeriveSharedSecret"
 
         public var target: String { KMSWire.targetPrefix + rawValue }
@@ -165,6 +166,28 @@ public enum KMSWire {
         public init(KeyId: String, Plaintext: String, EncryptionAlgorithm: String) {
             self.KeyId = KeyId
             self.Plaintext = Plaintext
+            self.EncryptionAlgorithm = EncryptionAlgorithm
+        }
+    }
+
+    public struct EncryptRequest: Codable, Sendable {
+        public var KeyId: String
+        public var Plaintext: String
+        public var EncryptionAlgorithm: String?
+        public init(KeyId: String, Plaintext: String, EncryptionAlgorithm: String?) {
+            self.KeyId = KeyId
+            self.Plaintext = Plaintext
+            self.EncryptionAlgorithm = EncryptionAlgorithm
+        }
+    }
+
+    public struct EncryptResponse: Codable, Sendable {
+        public var KeyId: String
+        public var CiphertextBlob: String
+        public var EncryptionAlgorithm: String
+        public init(KeyId: String, CiphertextBlob: String, EncryptionAlgorithm: String) {
+            self.KeyId = KeyId
+            self.CiphertextBlob = CiphertextBlob
             self.EncryptionAlgorithm = EncryptionAlgorithm
         }
     }

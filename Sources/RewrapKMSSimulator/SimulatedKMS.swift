@@ -188,6 +188,7 @@ public final class SimulatedKMS: Sendable {
         case .listKeys: return listKeys(body)
         case .getPublicKey: return getPublicKey(body)
         case .decrypt: return decrypt(body)
+        case .encrypt: return encrypt(body)
         case .deriveSharedSecret: return deriveSharedSecret(body)
         }
     }
@@ -316,6 +317,31 @@ public final class SimulatedKMS: Sendable {
                                           EncryptionAlgorithm: algorithm))
     }
 
+    /// Encrypt: SYMMETRIC_DEFAULT into the simulator's own blob (what PROVIDER_ROOT_KEY wrapping
+    /// uses), or RSA-OAEP under an RSA key's public half. Plaintext at most 4096 bytes.
+    private func encrypt(_ body: [UInt8]) -> Reply {
+        guard let request = KMSWire.decode(KMSWire.EncryptRequest.self, body) else { return serializationError() }
+        guard let plaintext = Base64.decode(request.Plaintext, options: .protoJSON), (1...4096).contains(plaintext.count) else {
+            return error(400, "ValidationException", "Plaintext must be 1 to 4096 bytes of base64.")
+        }
+        guard let key = lookup(request.KeyId) else { return notFound(request.KeyId) }
+        guard key.usage == .encryptDecrypt else {
+            return error(400, "InvalidKeyUsageException", "\(arn(key.id)) key usage is \(key.usage.rawValue) which is not valid for Encrypt.")
+        }
+        let algorithm = request.EncryptionAlgorithm ?? "SYMMETRIC_DEFAULT"
+        let ciphertext: [UInt8]?
+        switch (key.spec.algorithm, algorithm) {
+        case (nil, "SYMMETRIC_DEFAULT"):
+            ciphertext = encryptSymmetric(keyID: key.id, plaintext: plaintext)
+        case (.rsa?, "RSAES_OAEP_SHA_1"), (.rsa?, "RSAES_OAEP_SHA_256"):
+            ciphertext = try? key.privateKey?.encryptOAEP(plaintext, hash: algorithm == "RSAES_OAEP_SHA_1" ? .sha1 : .sha256)
+        default:
+            return error(400, "InvalidKeyUsageException", "The encryption algorithm \(algorithm) is not valid for \(key.spec.rawValue).")
+        }
+        guard let ciphertext else { return error(400, "ValidationException", "Plaintext is too long for this key.") }
+        return ok(KMSWire.EncryptResponse(KeyId: arn(key.id), CiphertextBlob: Base64.encode(ciphertext), EncryptionAlgorithm: algorithm))
+    }
+
     private func deriveSharedSecret(_ body: [UInt8]) -> Reply {
         guard let request = KMSWire.decode(KMSWire.DeriveSharedSecretRequest.self, body) else { return serializationError() }
         guard let key = lookup(request.KeyId) else { return notFound(request.KeyId) }
@@ -408,8 +434,8 @@ public final class SimulatedKMS: Sendable {
         case .getPublicKey: return "getPublicKey"
         case .describeKey, .listKeys, .createKey: return "describeKey"
         case .deriveSharedSecret: return "ecc"
-        case .decrypt:
-            let keyID = KMSWire.decode(KMSWire.DecryptRequest.self, body)?.KeyId ?? ""
+        case .decrypt, .encrypt:
+            let keyID = KMSWire.decode(KMSWire.KeyIDRequest.self, body)?.KeyId ?? ""
             switch lookup(keyID)?.spec.algorithm {
             case .rsa?: return "rsa"
             case .ec?: return "ecc"

@@ -130,6 +130,32 @@ import Testing
         #expect(KMSWire.errorCode(body: reply.body, header: nil).code == "UnknownOperationException")
     }
 
+    /// Symmetric keys (what PROVIDER_ROOT_KEY wraps private keys with): Encrypt, then Decrypt.
+    @Test func symmetricEncryptDecrypt() async throws {
+        let kms = Self.quiet()
+        let client = Self.client(kms)
+        let key = try await client.createKey(spec: .symmetricDefault, usage: .encryptDecrypt)
+        #expect(key.EncryptionAlgorithms == ["SYMMETRIC_DEFAULT"])
+        let pem = Array("-----BEGIN PRIVATE KEY-----\nexample\n-----END PRIVATE KEY-----\n".utf8)
+        let blob = try await client.encrypt(keyID: key.KeyId, plaintext: pem)
+        #expect(blob != pem)
+        let response: KMSWire.DecryptResponse = try await client.call(
+            .decrypt, KMSWire.DecryptRequest(KeyId: key.KeyId, CiphertextBlob: Base64.encode(blob), EncryptionAlgorithm: nil))
+        #expect(Base64.decode(response.Plaintext, options: .protoJSON) == pem)
+        // Another key cannot open it; a tampered blob does not open.
+        let other = try await client.createKey(spec: .symmetricDefault, usage: .encryptDecrypt)
+        await #expect(throws: KMSError.self) {
+            let _: KMSWire.DecryptResponse = try await client.call(
+                .decrypt, KMSWire.DecryptRequest(KeyId: other.KeyId, CiphertextBlob: Base64.encode(blob), EncryptionAlgorithm: nil))
+        }
+        var tampered = blob
+        tampered[tampered.count - 1] ^= 1
+        await #expect(throws: KMSError.self) {
+            let _: KMSWire.DecryptResponse = try await client.call(
+                .decrypt, KMSWire.DecryptRequest(KeyId: key.KeyId, CiphertextBlob: Base64.encode(tampered), EncryptionAlgorithm: nil))
+        }
+    }
+
     @Test func listKeysPaginatesAndDescribeKeyAnswers() async throws {
         let kms = Self.quiet(signed: false)
         for _ in 0..<5 { kms.importKey(try PrivateKey.generate(.ecP256)) }
@@ -278,7 +304,8 @@ import Testing
     }
 
     @Test func remoteKeysRewrapThroughTheKMS() async throws {
-        let (_, source, keys, kms) = try setUp(.named("zero")!)
+        let (registry, source, keys, kms) = try setUp(.named("zero")!)
+        defer { withExtendedLifetime(registry) {} }  // its directory holds the database
         let writer = TDFWriter()
         var kaos: [KeyAccess] = []
         var deks: [[UInt8]] = []
@@ -307,7 +334,8 @@ import Testing
         var policy = Self.patient()
         policy.perAttemptTimeout = .milliseconds(500)  // hangs become timeouts
         policy.budget = 1_000_000
-        let (_, source, keys, kms) = try setUp(profile, policy: policy)
+        let (registry, source, keys, kms) = try setUp(profile, policy: policy)
+        defer { withExtendedLifetime(registry) {} }  // its directory holds the database
         let writer = TDFWriter()
         var permitted = 0, failed = 0, wrong = 0
         for round in 0..<10 {
