@@ -59,6 +59,17 @@ public protocol KeySource: Sendable {
     func resolve(kid: String) -> KeyResolution?
     /// Candidates for a kid-free `wrapped` KAO, in the order to try them: RSA-2048 legacy keys.
     func legacyKeys() -> [KASKey]
+    /// Called once per request, before any KAO is resolved, with the request's kids: a source
+    /// whose keys need an async step before they can be used locally (a private key wrapped by
+    /// a KMS-held key) does it here, so `resolve` stays synchronous and cheap.
+    func prepare(kids: Set<String>) async
+    /// Whether `prepare` does anything (the engine skips collecting kids otherwise).
+    var needsPreparation: Bool { get }
+}
+
+extension KeySource {
+    public func prepare(kids: Set<String>) async {}
+    public var needsPreparation: Bool { false }
 }
 
 extension KAOError {

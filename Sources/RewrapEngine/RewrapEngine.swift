@@ -76,6 +76,9 @@ public final class RewrapEngine: Sendable {
             }
         }
 
+        if keys.needsPreparation {
+            await keys.prepare(kids: Set(jobs.kaos.compactMap { $0?.kid }.filter { !$0.isEmpty }))
+        }
         let batch = Batch(jobs: jobs, policies: policies, unwrapper: KAOUnwrapper(keys: keys, configuration: configuration))
         let width = configuration.maxConcurrency
         let needsDecision = policies.contains { $0.failure == nil && !$0.attributeFQNs.isEmpty }

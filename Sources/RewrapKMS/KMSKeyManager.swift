@@ -19,10 +19,38 @@ public struct KMSKeyManager: KeyManager {
                 throw .unusableKey(kid: record.kid, reason: "no KMS key id in the private key context")
             }
             return .remote(KMSRemoteKey(kid: record.kid, algorithm: record.algorithm, keyID: keyID, client: client))
+        case .providerRootKey:
+            // Only usable once `prepare` (async) has had KMS unwrap it and the cache holds it.
+            throw .unusableKey(kid: record.kid, reason: "PROVIDER_ROOT_KEY keys are unwrapped by KMS before use")
         default:
-            // PROVIDER_ROOT_KEY (KMS unwraps the wrapped private key once) is not supported yet.
-            throw .unusableKey(kid: record.kid, reason: "\(record.mode) keys are not supported by \(name) yet")
+            throw .unusableKey(kid: record.kid, reason: "\(record.mode) keys are not handled by \(name)")
         }
+    }
+
+    /// PROVIDER_ROOT_KEY: KMS decrypts the wrapped private key (SYMMETRIC_DEFAULT under the
+    /// provider key named by the private key context's key id); it is parsed here and then used
+    /// locally like a root-wrapped key.
+    public func prepare(_ record: KeyRecord) async throws(KeyManagerError) -> KeyResolution? {
+        guard record.mode == .providerRootKey else { return nil }
+        guard let context = record.privateKeyContext, !context.keyID.isEmpty,
+              let wrapped = Base64.decode(context.wrappedKey, options: .protoJSON)
+        else { throw .unusableKey(kid: record.kid, reason: "no provider key id or wrapped key") }
+        let pem: SecureBytes
+        do {
+            pem = try await client.decrypt(keyID: context.keyID, ciphertext: wrapped, algorithm: "SYMMETRIC_DEFAULT")
+        } catch {
+            throw .unusableKey(kid: record.kid, reason: "\(error)")
+        }
+        let key: PrivateKey
+        do {
+            key = try PrivateKey(pem: pem)
+        } catch {
+            throw .unusableKey(kid: record.kid, reason: "the unwrapped key does not parse: \(error)")
+        }
+        guard key.algorithm == record.algorithm else {
+            throw .unusableKey(kid: record.kid, reason: "the private key is \(key.algorithm), the record says \(record.algorithm)")
+        }
+        return .local(KASKey(kid: record.kid, privateKey: key, legacy: record.legacy))
     }
 
     /// A factory for `DelegatingKeyManager`, building one client per provider config:

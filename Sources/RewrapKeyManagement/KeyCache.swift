@@ -167,6 +167,31 @@ public final class KeyCache<Value: Sendable>: Sendable {
         if case .ready(_, let size, _, _) = entry { bytes -= size }
     }
 
+    /// Whether `kid` has a live entry (ready and unexpired, or loading).
+    public func contains(_ kid: String) -> Bool {
+        let now = Self.now()
+        return state.withLock { state in
+            switch state.entries[kid] {
+            case .ready(_, _, let expires, _)?: return expires.map { now < $0 } ?? true
+            case .loading?: return true
+            default: return false
+            }
+        }
+    }
+
+    /// Puts a value obtained elsewhere (an async preparation) into the cache.
+    public func insert(_ kid: String, value: Value, bytes: Int) {
+        guard limits.ttl.map({ $0 > .zero }) ?? true else { return }
+        state.withLock { state in
+            if let old = state.entries[kid] { Self.forget(old, bytes: &state.bytes) }
+            state.clock += 1
+            state.generation += 1
+            state.entries[kid] = .ready(value, bytes: bytes, expires: Self.deadline(limits.ttl), lastUsed: state.clock)
+            state.bytes += bytes
+            evict(&state)
+        }
+    }
+
     /// Drops `kid` now (its next use reloads it).
     public func invalidate(_ kid: String) {
         state.withLock { state in

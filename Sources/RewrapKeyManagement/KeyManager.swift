@@ -10,6 +10,14 @@ public protocol KeyManager: Sendable {
     /// The name provider configs route by, e.g. `opentdf.io/basic`.
     var name: String { get }
     func resolve(_ record: KeyRecord) throws(KeyManagerError) -> KeyResolution
+    /// For keys that need a remote call before local use (PROVIDER_ROOT_KEY: the provider
+    /// unwraps the private key): the resolution after that call, to be cached; nil if `resolve`
+    /// needs no such step for this record.
+    func prepare(_ record: KeyRecord) async throws(KeyManagerError) -> KeyResolution?
+}
+
+extension KeyManager {
+    public func prepare(_ record: KeyRecord) async throws(KeyManagerError) -> KeyResolution? { nil }
 }
 
 public enum KeyManagerError: Error, Equatable, CustomStringConvertible {
@@ -67,6 +75,17 @@ public final class DelegatingKeyManager: Sendable {
     public init(default defaultManager: any KeyManager, factories: [String: Factory] = [:]) {
         self.defaultManager = defaultManager
         self.factories = factories
+    }
+
+    /// The async step of a PROVIDER_ROOT_KEY key (nil for every other mode).
+    public func prepare(_ record: KeyRecord) async -> KeyResolution? {
+        guard record.mode == .providerRootKey, let config = record.providerConfig else { return nil }
+        guard case .success(let manager) = managerFor(config) else { return .unavailable(.noManagerRegistered(config.manager)) }
+        do {
+            return try await manager.prepare(record)
+        } catch {
+            return .unavailable(.keyLookupFailed)
+        }
     }
 
     public func resolve(_ record: KeyRecord) -> KeyResolution {

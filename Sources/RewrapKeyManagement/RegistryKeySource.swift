@@ -60,6 +60,21 @@ public final class RegistryKeySource: KeySource {
         }
     }
 
+    /// PROVIDER_ROOT_KEY keys: the provider's manager unwraps the private key (a remote call)
+    /// once; the parsed key then sits in the cache like any other. Needs the cache.
+    public func prepare(kids: Set<String>) async {
+        guard let cache else { return }
+        for kid in kids where !cache.contains(kid) {
+            guard let record = try? store.key(kid: kid), record.mode == .providerRootKey,
+                  let resolution = await managers.prepare(record)
+            else { continue }
+            if case .local(let key) = resolution { key.privateKey.warmUp() }
+            cache.insert(kid, value: resolution, bytes: Self.approximateBytes(resolution))
+        }
+    }
+
+    public var needsPreparation: Bool { cache != nil }
+
     private func load(_ kid: String) -> KeyResolution? {
         do {
             guard let record = try store.key(kid: kid) else { return nil }

@@ -324,6 +324,37 @@ import Testing
         #expect(kms.counters.requests["DeriveSharedSecret"] == 10)
     }
 
+    /// PROVIDER_ROOT_KEY: the private key is wrapped by a KMS symmetric key; KMS unwraps it once,
+    /// then it is parsed, cached and used locally for every KAO.
+    @Test func providerRootKeysAreUnwrappedOnceByTheKMS() async throws {
+        let kms = SimulatedKMS(profile: .named("zero")!)
+        let registry = try TemporaryRegistry()
+        let kmsClient = KMSClient(transport: InProcessKMSTransport(simulator: kms), host: "kms", region: "us-east-1",
+                                  credentials: .init(accessKeyID: "a", secretAccessKey: "b"), policy: Self.patient())
+        let kek = try await kmsClient.createKey(spec: .symmetricDefault, usage: .encryptDecrypt)
+        let kasKey = try PrivateKey.generate(.ecP384)
+        let blob = try await kmsClient.encrypt(keyID: kek.KeyId, plaintext: try kasKey.pkcs8PEM().copyBytes())
+        let provider = try registry.store.createProvider(ProviderConfig(name: "aws", manager: KMSKeyManager.managerName))
+        try registry.store.create(KeyRecord(kid: "prk", algorithm: .ecP384, mode: .providerRootKey, publicKeyPEM: try kasKey.publicKey.pem(),
+                                            privateKeyContext: PrivateKeyContext(keyID: kek.KeyId, wrappedKey: Base64.encode(blob)),
+                                            providerConfig: provider))
+        let source = registry.source(factories: [KMSKeyManager.managerName: { _ throws(KeyManagerError) in KMSKeyManager(client: kmsClient) }])
+        let writer = TDFWriter()
+        for _ in 0..<3 {
+            let dek = try TDFWriter.makeDEK()
+            let kaos = try (0..<4).map { _ in
+                try writer.keyAccess(dek: dek, policyBase64: Fixtures.vectors.policy, kas: .init(kid: "prk", key: kasKey.publicKey))
+            }
+            let response = try await engine(source).rewrap(makeRequest(client: try Self.client.publicKey.pem(), kaos: kaos))
+            for index in kaos.indices {
+                let opened = try writer.unwrap(response, policyID: "policy", keyAccessObjectID: "kao-\(index)", clientPrivateKey: Self.client)
+                #expect(opened.copyBytes() == dek.copyBytes())
+            }
+        }
+        #expect(kms.counters.requests["Decrypt"] == 1, "unwrapped once, then cached")
+        withExtendedLifetime(registry) {}
+    }
+
     /// Under the `stress` fault profile, thousands of KAOs: every result is either the right
     /// DEK or an internal error, never a wrong DEK.
     @Test func stressProfileNeverYieldsAWrongDEK() async throws {
