@@ -1,3 +1,4 @@
+import Foundation
 import RewrapCrypto
 import RewrapWire
 
@@ -43,7 +44,13 @@ final class Batch: @unchecked Sendable {
     private let states: UnsafeMutableBufferPointer<State>
     private var obligations: [[String]]
 
-    init(jobs: Jobs, policies: [DecodedPolicy], unwrapper: KAOUnwrapper) {
+    /// Remote unwraps start as soon as a worker finds one, so they overlap the local work.
+    private let remoteLock = NSLock()
+    private var remote: RemoteDispatch?
+    private let makeRemote: @Sendable (Batch) -> RemoteDispatch
+
+    init(jobs: Jobs, policies: [DecodedPolicy], unwrapper: KAOUnwrapper, makeRemote: @escaping @Sendable (Batch) -> RemoteDispatch) {
+        self.makeRemote = makeRemote
         self.count = jobs.ids.count
         self.jobs = jobs
         self.policies = policies
@@ -63,18 +70,40 @@ final class Batch: @unchecked Sendable {
         deks.slice(index * Self.dekByteCount..<(index + 1) * Self.dekByteCount)
     }
 
-    /// Unwrap and verify KAO `index` (spec §5 step 8).
-    func unwrap(_ index: Int, worker: EngineWorker) {
+    /// Unwrap and verify KAO `index` (spec §5 step 8). Returns false when the KAO went to a
+    /// remote key service: it then belongs to the remote dispatch, and this thread must not
+    /// touch it again.
+    @discardableResult
+    func unwrap(_ index: Int, worker: EngineWorker) -> Bool {
         let policy = policies[jobs.policyIndex[index]]
         if let failure = policy.failure {
             states[index] = .failed(failure)
-            return
+            return true
         }
         guard let kao = jobs.kaos[index] else {
             states[index] = .failed(.keyAccessObjectNil)
-            return
+            return true
         }
-        record(unwrapper.unwrap(kao, policy: policy, worker: worker, into: dek(index)), at: index)
+        let outcome = unwrapper.unwrap(kao, policy: policy, worker: worker, into: dek(index))
+        record(outcome, at: index)
+        if case .remote(let work) = outcome {
+            let dispatch = remoteLock.withLock { () -> RemoteDispatch in
+                if let existing = remote { return existing }
+                let made = makeRemote(self)
+                remote = made
+                return made
+            }
+            dispatch.submit(index, work)
+            return false
+        }
+        return true
+    }
+
+    /// Waits for every remote unwrap this batch started; false if there were none.
+    func finishRemoteWork() async -> Bool {
+        guard let dispatch = remoteLock.withLock({ remote }) else { return false }
+        await dispatch.finish()
+        return true
     }
 
     private func record(_ outcome: KAOUnwrapper.Outcome, at index: Int) {
@@ -86,14 +115,6 @@ final class Batch: @unchecked Sendable {
             states[index] = .failed(error)
         case .remote(let work):
             states[index] = .remote(work)
-        }
-    }
-
-    /// KAOs waiting for a remote key service, with what to ask it.
-    func remoteWork() -> [(index: Int, work: KAOUnwrapper.RemoteWork)] {
-        (0..<count).compactMap { index in
-            if case .remote(let work) = states[index] { return (index, work) }
-            return nil
         }
     }
 
@@ -177,5 +198,61 @@ final class Batch: @unchecked Sendable {
                 KeyAccessRewrapResult(keyAccessObjectId: jobs.ids[index], outcome: outcome, requiredObligations: required))
         }
         return RewrapResponse(sessionPublicKey: sessionPublicKey, responses: results)
+    }
+}
+
+/// A request's remote unwraps: submitted by worker threads as they find them, issued at once up
+/// to `bound` in flight, each answer finished (HKDF, AES-GCM, binding) on a pooled worker. So a
+/// request's CPU-bound local KAOs and its remote calls overlap, and N remote calls of latency L
+/// take about ⌈N / bound⌉ · L.
+final class RemoteDispatch: Sendable {
+    private let continuation: AsyncStream<(Int, KAOUnwrapper.RemoteWork)>.Continuation
+    private let task: Task<Void, Never>
+
+    init(batch: Batch, pool: WorkerPool, bound: Int) {
+        let (stream, continuation) = AsyncStream.makeStream(of: (Int, KAOUnwrapper.RemoteWork).self)
+        self.continuation = continuation
+        let limit = max(1, bound)
+        // On its own executor: while a request's local pass holds every pool thread (Dispatch's
+        // pool is as wide as the cores), the remote calls must still go out.
+        task = Task(executorPreference: RemoteExecutor.shared) {
+            await withTaskGroup(of: Void.self) { group in
+                var inFlight = 0
+                for await (index, work) in stream {
+                    if inFlight >= limit {
+                        _ = await group.next()
+                        inFlight -= 1
+                    }
+                    group.addTask {
+                        let result = await work.perform()
+                        pool.withWorker { batch.finishRemote(index, work: work, result: result, worker: $0) }
+                    }
+                    inFlight += 1
+                }
+            }
+        }
+    }
+
+    func submit(_ index: Int, _ work: KAOUnwrapper.RemoteWork) {
+        continuation.yield((index, work))
+    }
+
+    /// No more submissions; waits for every call to finish.
+    func finish() async {
+        continuation.finish()
+        await task.value
+    }
+}
+
+/// A task executor on a private serial dispatch queue. User-created serial queues overcommit
+/// (Dispatch gives them a thread even when its pool is busy), so remote calls are issued and
+/// finished while worker threads are saturated with local KAOs.
+final class RemoteExecutor: TaskExecutor {
+    static let shared = RemoteExecutor()
+    private let queue = DispatchQueue(label: "rewrap.remote-unwraps", qos: .userInitiated)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }

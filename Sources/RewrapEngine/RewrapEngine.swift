@@ -79,7 +79,9 @@ public final class RewrapEngine: Sendable {
         if keys.needsPreparation {
             await keys.prepare(kids: Set(jobs.kaos.compactMap { $0?.kid }.filter { !$0.isEmpty }))
         }
-        let batch = Batch(jobs: jobs, policies: policies, unwrapper: KAOUnwrapper(keys: keys, configuration: configuration))
+        let bound = configuration.maxRemoteConcurrency
+        let batch = Batch(jobs: jobs, policies: policies, unwrapper: KAOUnwrapper(keys: keys, configuration: configuration),
+                          makeRemote: { [pool] batch in RemoteDispatch(batch: batch, pool: pool, bound: bound) })
         let width = configuration.maxConcurrency
         let needsDecision = policies.contains { $0.failure == nil && !$0.attributeFQNs.isEmpty }
 
@@ -91,10 +93,11 @@ public final class RewrapEngine: Sendable {
                 batch.failAll(.invalidRequest)
             } else {
                 pool.forEach(count: batch.count, width: width) { worker, index in
-                    batch.unwrap(index, worker: worker)
-                    batch.rewrap(index, with: encryptor, worker: worker)
+                    if batch.unwrap(index, worker: worker) {
+                        batch.rewrap(index, with: encryptor, worker: worker)
+                    }
                 }
-                if await completeRemote(batch) {
+                if await batch.finishRemoteWork() {
                     pool.forEach(count: batch.count, width: width) { worker, index in
                         batch.rewrap(index, with: encryptor, worker: worker)
                     }
@@ -104,7 +107,7 @@ public final class RewrapEngine: Sendable {
             pool.forEach(count: batch.count, width: width) { worker, index in
                 batch.unwrap(index, worker: worker)
             }
-            await completeRemote(batch)
+            _ = await batch.finishRemoteWork()
             batch.apply(await authorize(policies, verified: batch.verifiedPolicies(), entity: entity))
             encryptor = makeEncryptor(clientKey)
             if encryptor == nil {
@@ -116,32 +119,6 @@ public final class RewrapEngine: Sendable {
             }
         }
         return batch.response(sessionPublicKey: encryptor?.sessionPublicKeyPEM ?? "")
-    }
-
-    /// Issues the request's remote unwraps concurrently, at most `maxRemoteConcurrency` in
-    /// flight, so N calls of latency L take about ⌈N / bound⌉ · L, not N · L. Each answer is
-    /// finished (HKDF, AES-GCM, binding) on a pooled worker. Returns whether there were any.
-    @discardableResult
-    private func completeRemote(_ batch: Batch) async -> Bool {
-        let pending = batch.remoteWork()
-        guard !pending.isEmpty else { return false }
-        let bound = max(1, configuration.maxRemoteConcurrency)
-        await withTaskGroup(of: Void.self) { group in
-            var next = 0
-            func launch() {
-                let (index, work) = pending[next]
-                next += 1
-                group.addTask { [pool] in
-                    let result = await work.perform()
-                    pool.withWorker { batch.finishRemote(index, work: work, result: result, worker: $0) }
-                }
-            }
-            while next < min(bound, pending.count) { launch() }
-            while await group.next() != nil {
-                if next < pending.count { launch() }
-            }
-        }
-        return true
     }
 
     private func makeEncryptor(_ clientKey: PublicKey) -> ResponseEncryptor? {

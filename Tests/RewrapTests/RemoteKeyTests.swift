@@ -14,6 +14,10 @@ final class FakeRemoteKey: RemoteKey, @unchecked Sendable {
     private let delay: Duration
     private let failure: RemoteKeyError?
     private let state = Mutex<(inFlight: Int, maxInFlight: Int, calls: Int)>((0, 0, 0))
+    /// Test hook: called at the start of the first call; its value is kept.
+    nonisolated(unsafe) var onCall: (@Sendable () -> Int)?
+    private let firstCall = Mutex<Int?>(nil)
+    var localResolvesAtFirstCall: Int? { firstCall.withLock { $0 } }
 
     init(kid: String, key: PrivateKey, delay: Duration = .milliseconds(5), failure: RemoteKeyError? = nil) {
         self.kid = kid
@@ -27,6 +31,10 @@ final class FakeRemoteKey: RemoteKey, @unchecked Sendable {
     var calls: Int { state.withLock { $0.calls } }
 
     private func call<T>(_ body: () throws(CryptoError) -> T) async throws(RemoteKeyError) -> T {
+        if let onCall {
+            let seen = onCall()
+            firstCall.withLock { if $0 == nil { $0 = seen } }
+        }
         state.withLock {
             $0.inFlight += 1
             $0.calls += 1
@@ -162,5 +170,48 @@ struct MixedSource: KeySource {
         let opened = try TDFWriter().unwrap(response, policyID: "policy", keyAccessObjectID: "kao-0", clientPrivateKey: Self.client)
         #expect(opened.copyBytes() == dek.copyBytes())
         #expect(remote.calls == 1)
+    }
+}
+
+/// Counts resolutions of the local key, and notes the count when the remote call starts.
+final class OverlapProbe: KeySource, @unchecked Sendable {
+    let local: KASKey
+    let remote: FakeRemoteKey
+    let localResolves = Counter()
+    init(local: KASKey, remote: FakeRemoteKey) {
+        self.local = local
+        self.remote = remote
+    }
+    func resolve(kid: String) -> KeyResolution? {
+        if kid == local.kid {
+            localResolves.increment()
+            return .local(local)
+        }
+        remote.onCall = { [localResolves] in localResolves.value }
+        return .remote(remote)
+    }
+    func legacyKeys() -> [KASKey] { [] }
+}
+
+@Suite struct RemoteOverlapTests {
+    /// The remote call of a request starts while its local, CPU-bound KAOs are still being
+    /// unwrapped, not after them.
+    @Test func remoteCallsOverlapLocalWork() async throws {
+        let remoteKey = Fixtures.privateKey("kas-secp256r1")
+        let remote = FakeRemoteKey(kid: "kms", key: remoteKey, delay: .milliseconds(50))
+        let localKey = Fixtures.privateKey("kas-rsa2048")
+        let probe = OverlapProbe(local: KASKey(kid: "local", privateKey: localKey), remote: remote)
+        let writer = TDFWriter()
+        var kaos = [try writer.keyAccess(dek: TDFWriter.makeDEK(), policyBase64: Fixtures.vectors.policy,
+                                         kas: .init(kid: "kms", key: remoteKey.publicKey))]
+        for _ in 0..<64 {
+            kaos.append(try writer.keyAccess(dek: TDFWriter.makeDEK(), policyBase64: Fixtures.vectors.policy,
+                                             kas: .init(kid: "local", key: localKey.publicKey)))
+        }
+        let client = Fixtures.privateKey("client-secp256r1")
+        let response = try await engine(probe) { $0.maxConcurrency = 2 }.rewrap(makeRequest(client: try client.publicKey.pem(), kaos: kaos))
+        #expect(response.responses[0].results.allSatisfy { $0.status == "permit" })
+        let seen = try #require(remote.localResolvesAtFirstCall)
+        #expect(seen < 64, "the remote call began after \(seen) of 64 local KAOs")
     }
 }
