@@ -331,7 +331,7 @@ final class AsyncLimiter: Sendable {
 }
 
 /// The client's send rate, learned from throttling (the idea of AWS SDKs' adaptive retry mode):
-/// unlimited until the service first throttles; then a throttle sets the rate to 70 % of the rate
+/// unlimited until the service first throttles; then a throttle sets the rate to 90 % of the rate
 /// actually sent (once per rate: throttles answering requests sent before a decrease do not
 /// decrease it again), and each success raises it so that it grows about 20 % per second. Callers wait for a token instead of being throttled, so
 /// throughput sits just under the quota instead of spending retries against it.
@@ -350,6 +350,10 @@ final class AdaptiveRateLimiter: Sendable {
 
     private let state = Mutex(State())
     private let minimumRate: Double
+    /// Multiplicative decrease per throttle. Gentle: KMS quotas are token buckets holding a
+    /// second of rate, so a rate just above the quota drains the bucket slowly, and a deep cut
+    /// would leave throughput well below the quota while the rate climbs back.
+    static let decrease = 0.9
 
     init(minimumRate: Double = 1) {
         self.minimumRate = minimumRate
@@ -396,7 +400,7 @@ final class AdaptiveRateLimiter: Sendable {
             Self.countWindow(&state, now: now)
             let sent = max(state.measured, Double(state.windowSends) * 10)
             let base = state.rate.isFinite ? min(state.rate, sent) : sent
-            state.rate = max(minimumRate, base * 0.7)
+            state.rate = max(minimumRate, base * Self.decrease)
             state.tokens = 0
         }
     }

@@ -37,6 +37,7 @@ public final class SimulatedKMS: Sendable {
     public let account: String
     public let benchmarkMode: Bool
     private let verifier: SigV4?
+    private let hsm: HSMQueue?
     private let started = Date()
     private let state: Mutex<State>
 
@@ -82,6 +83,7 @@ public final class SimulatedKMS: Sendable {
         self.account = account
         self.benchmarkMode = benchmarkMode
         self.verifier = credentials.map { SigV4(credentials: $0, region: region, service: "kms") }
+        self.hsm = profile.hsm.map { HSMQueue(units: $0.units, queueDepth: $0.queueDepth) }
         let now = 0.0
         let q = profile.quotas
         var buckets: [String: Bucket] = [:]
@@ -175,6 +177,15 @@ public final class SimulatedKMS: Sendable {
             case "ServiceUnavailable": return error(503, fault, "Service is unavailable.")
             default: return error(500, fault, "Internal failure.")
             }
+        }
+        // The HSM (when modelled): wait for a unit, hold it for the op's service time.
+        if let hsm, let settings = profile.hsm, let hold = hsmMilliseconds(op, body: body, settings: settings) {
+            guard await hsm.acquire() else {
+                state.withLock { $0.counters.throttled += 1 }
+                return error(400, "ThrottlingException", "HSM busy: too many requests are waiting. Reduce the frequency of your calls.")
+            }
+            await wait(hold)
+            hsm.release()
         }
         let reply = execute(op, body: body)
         await wait(serviceMilliseconds(op, body: body) + (newConnection ? profile.newConnectionMilliseconds : 0))
@@ -468,6 +479,18 @@ public final class SimulatedKMS: Sendable {
         return milliseconds
     }
 
+    /// Unit occupancy for crypto operations; nil for operations that do not reach the HSM.
+    private func hsmMilliseconds(_ op: KMSWire.Operation, body: [UInt8], settings: SimulatorProfile.HSM) -> Double? {
+        guard op == .decrypt || op == .encrypt || op == .deriveSharedSecret else { return nil }
+        let keyID = KMSWire.decode(KMSWire.KeyIDRequest.self, body)?.KeyId ?? ""
+        switch lookup(keyID)?.spec.algorithm {
+        case .rsa(let bits)?:
+            return bits >= 4096 ? settings.rsa4096Milliseconds : bits >= 3072 ? settings.rsa3072Milliseconds : settings.rsa2048Milliseconds
+        case .ec?: return settings.ecMilliseconds
+        case nil: return settings.symmetricMilliseconds
+        }
+    }
+
     private func drawFault() -> String? {
         let f = profile.faults
         let table: [(String, Double)] = [("KMSInternalException", f.internalError), ("ServiceUnavailable", f.serviceUnavailable),
@@ -506,6 +529,59 @@ public final class SimulatedKMS: Sendable {
     private func notFound(_ keyID: String) -> Reply { error(400, "NotFoundException", "Key '\(keyID)' does not exist") }
     private func invalidCiphertext() -> Reply { error(400, "InvalidCiphertextException", "The ciphertext is invalid for this key.") }
     private func serializationError() -> Reply { error(400, "SerializationException", "The request body is not valid JSON for this operation.") }
+}
+
+/// c units and a bounded FIFO queue in front of them.
+final class HSMQueue: Sendable {
+    private struct State {
+        var free: Int
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let queueDepth: Int
+    private let state: Mutex<State>
+
+    init(units: Int, queueDepth: Int) {
+        self.queueDepth = max(0, queueDepth)
+        state = Mutex(State(free: max(1, units)))
+    }
+
+    /// false when the queue is full (the op is refused at once).
+    func acquire() async -> Bool {
+        enum Admission { case now, wait, refuse }
+        let admission = state.withLock { state -> Admission in
+            if state.free > 0 {
+                state.free -= 1
+                return .now
+            }
+            return state.waiters.count < queueDepth ? .wait : .refuse
+        }
+        switch admission {
+        case .now: return true
+        case .refuse: return false
+        case .wait:
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.free > 0 {
+                        state.free -= 1
+                        return true
+                    }
+                    state.waiters.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+            return true
+        }
+    }
+
+    func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if !state.waiters.isEmpty { return state.waiters.removeFirst() }
+            state.free += 1
+            return nil
+        }
+        next?.resume()
+    }
 }
 
 /// A small seeded generator, so fault and latency draws are reproducible run to run.

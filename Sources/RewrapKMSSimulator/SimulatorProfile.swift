@@ -93,8 +93,27 @@ public struct SimulatorProfile: Sendable, Codable, Equatable {
                                           dependencyTimeout: 0.001, connectionReset: 0.001, hang: 0.0005)
     }
 
+    /// An HSM behind the service (kms.md §5.3): `units` parallel units, each op holding one for a
+    /// fixed service time, a FIFO queue of at most `queueDepth` waiting ops; a full queue answers
+    /// "HSM busy" as a ThrottlingException. Off by default (AWS KMS is a fleet; its quota binds).
+    public struct HSM: Sendable, Codable, Equatable {
+        public var units = 8
+        public var queueDepth = 256
+        public var rsa2048Milliseconds = 1.0
+        public var rsa3072Milliseconds = 2.8
+        public var rsa4096Milliseconds = 6.3
+        public var ecMilliseconds = 1.0
+        public var symmetricMilliseconds = 0.2
+
+        public init(units: Int = 8, queueDepth: Int = 256) {
+            self.units = units
+            self.queueDepth = queueDepth
+        }
+    }
+
     public var latency = Latency()
     public var quotas = Quotas.current
+    public var hsm: HSM?
     public var faults = Faults.realistic
     /// Extra latency for the first request on a new connection (a TLS handshake in real life).
     public var newConnectionMilliseconds: Double = 30

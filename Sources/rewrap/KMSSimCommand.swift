@@ -23,6 +23,7 @@ struct KMSSim: AsyncParsableCommand {
           rewrap kms-sim --profile stress --p50 20 --p99 80 --rsa-quota 500
           AWS_ACCESS_KEY_ID=AKID AWS_SECRET_ACCESS_KEY=secret rewrap kms-sim --verify-sigv4
           rewrap kms-sim --import kas-private.pem --key-id kas-1     # then use key id kas-1
+          rewrap kms-sim --hsm-units 8 --hsm-queue 64                # an HSM behind the service
         """)
 
     @Option(help: "Address to bind (loopback by default).") var host = "127.0.0.1"
@@ -34,6 +35,8 @@ struct KMSSim: AsyncParsableCommand {
     @Option(help: "RSA operations per second (token bucket).") var rsaQuota: Double?
     @Option(help: "ECC operations per second (token bucket).") var eccQuota: Double?
     @Option(help: "Extra ms for the first request on a new connection.") var newConnection: Double?
+    @Option(help: "Model an HSM with this many parallel units (off by default).") var hsmUnits: Int?
+    @Option(help: "HSM queue depth; a full queue answers HSM busy (ThrottlingException).") var hsmQueue = 256
     @Flag(help: "Require SigV4 signatures made with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.") var verifySigv4 = false
     @Flag(help: "No private-key math: answer Decrypt/DeriveSharedSecret only from registered results.") var benchmarkMode = false
     @Option(help: "Seed for the latency and fault draws.") var seed: UInt64 = 0x5EED
@@ -57,6 +60,10 @@ struct KMSSim: AsyncParsableCommand {
         if let rsaQuota { settings.quotas.rsaPerSecond = rsaQuota }
         if let eccQuota { settings.quotas.eccPerSecond = eccQuota }
         if let newConnection { settings.newConnectionMilliseconds = newConnection }
+        if let hsmUnits {
+            guard hsmUnits > 0, hsmQueue >= 0 else { throw ValidationError("--hsm-units must be > 0 and --hsm-queue ≥ 0") }
+            settings.hsm = SimulatorProfile.HSM(units: hsmUnits, queueDepth: hsmQueue)
+        }
         guard settings.latency.p99Milliseconds >= settings.latency.p50Milliseconds else {
             throw ValidationError("--p99 must be at least --p50")
         }
