@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,7 +48,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .target(name: "RewrapClient", dependencies: ["RewrapCrypto", "RewrapWire"]),
+        .target(
+            name: "RewrapClient",
+            dependencies: ["RewrapCrypto", "RewrapWire", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+        ),
         .target(
             name: "RewrapKMS",
             dependencies: ["RewrapKeyManagement", .product(name: "AsyncHTTPClient", package: "async-http-client")]
@@ -68,18 +73,34 @@ let package = Package(
             ],
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
+        // The harness's report model, statistics, regression gate and charts: no engine code, so
+        // the tests check them directly.
+        .target(
+            name: "RewrapBenchKit",
+            dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "Benchmarks/RewrapBenchKit"
+        ),
+        // Counts allocation calls: malloc and friends defined in the executable, forwarding to the
+        // allocator in use.
+        .target(name: "CAllocationCounter", path: "Benchmarks/CAllocationCounter"),
+        // The allocator is chosen at run time (the harness re-executes itself with LD_PRELOAD), so
+        // jemalloc is not linked here.
         .executableTarget(
             name: "rewrap-bench",
             dependencies: [
                 "RewrapEngine", "RewrapKeyManagement", "RewrapKMS", "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto",
+                "RewrapBenchKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CAllocationCounter",
             ],
-            path: "Benchmarks/RewrapBench",
-            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
+            path: "Benchmarks/RewrapBench"
         ),
         .testTarget(
             name: "RewrapTests",
-            dependencies: ["RewrapEngine", "RewrapKeyManagement", "RewrapKMS", "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire"],
+            dependencies: [
+                "RewrapEngine", "RewrapKeyManagement", "RewrapKMS", "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire",
+                "RewrapBenchKit",
+            ],
             exclude: ["Fixtures"]
         ),
     ]

@@ -26,7 +26,7 @@ enum BenchPath: String, CaseIterable, Codable {
     }
 }
 
-/// The same KAS key behind every path: in a keyring, and root-wrapped in a registry database.
+/// The same KAS keys behind every path: in a keyring, and root-wrapped in a registry database.
 final class KeyPaths: @unchecked Sendable {
     let keyRing: KeyRing
     let store: SQLiteKeyStore
@@ -35,13 +35,16 @@ final class KeyPaths: @unchecked Sendable {
     /// Shared by all warm cases, so it stays warm across them.
     let warm: RegistryKeySource
 
-    init(kid: String, key: PrivateKey) throws {
-        keyRing = try KeyRing(keys: [KASKey(kid: kid, privateKey: key)])
+    init(keys: [KASKey]) throws {
+        keyRing = try KeyRing(keys: keys)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("rewrap-bench-\(UUID().uuidString)")
         store = try SQLiteKeyStore(path: directory.appendingPathComponent("keys.sqlite").path)
         let rootKey = try RootKey(hex: Crypto.randomBytes(count: 32).map { String(format: "%02x", $0) }.joined())
-        try store.create(KeyRecord(kid: kid, algorithm: key.algorithm, mode: .configRootKey, publicKeyPEM: try key.publicKey.pem(),
-                                   privateKeyContext: PrivateKeyContext(keyID: "root", wrappedKey: try rootKey.wrap(key.pkcs8PEM()))))
+        for key in keys {
+            try store.create(KeyRecord(
+                kid: key.kid, algorithm: key.algorithm, mode: .configRootKey, publicKeyPEM: try key.privateKey.publicKey.pem(),
+                privateKeyContext: PrivateKeyContext(keyID: "root", wrappedKey: try rootKey.wrap(key.privateKey.pkcs8PEM()))))
+        }
         managers = DelegatingKeyManager(default: BasicKeyManager(rootKey: rootKey))
         warm = RegistryKeySource(store: store, managers: managers)
     }

@@ -1,14 +1,16 @@
 import Dispatch
 import Foundation
+import CAllocationCounter
+import RewrapBenchKit
 import RewrapEngine
-import RewrapKeyManagement
-import Synchronization
 
 /// One timed run of the engine: `streams` concurrent request loops for `duration` seconds.
 struct EngineRun {
     var kaoPerSecond: Double
     var requestsPerSecond: Double
-    var latenciesMicroseconds: [Double]
+    var latency: LatencyRecorder
+    /// Process CPU time (user + system) over the timed run ÷ KAOs done, µs.
+    var cpuMicrosecondsPerKAO: Double
 }
 
 enum Measurement {
@@ -17,53 +19,88 @@ enum Measurement {
     /// Closed loop: each stream issues the next request as soon as the previous one returns.
     static func run(engine: RewrapEngine, workload: Workload, streams: Int, duration: Double, warmUp: Double) async -> EngineRun {
         _ = await loop(engine: engine, workload: workload, streams: streams, duration: warmUp)
+        let cpuBefore = ProcessUsage.cpuSeconds()
         let start = now()
-        let latencies = await loop(engine: engine, workload: workload, streams: streams, duration: duration)
+        let (latency, kaos) = await loop(engine: engine, workload: workload, streams: streams, duration: duration)
         let elapsed = Double(now() - start) / 1e9
-        let requests = Double(latencies.count)
-        return EngineRun(kaoPerSecond: requests * Double(workload.batch) / elapsed,
-                         requestsPerSecond: requests / elapsed,
-                         latenciesMicroseconds: latencies)
+        let cpu = ProcessUsage.cpuSeconds() - cpuBefore
+        return EngineRun(kaoPerSecond: Double(kaos) / elapsed, requestsPerSecond: Double(latency.count) / elapsed,
+                         latency: latency, cpuMicrosecondsPerKAO: kaos > 0 ? cpu * 1e6 / Double(kaos) : 0)
     }
 
-    private static func loop(engine: RewrapEngine, workload: Workload, streams: Int, duration: Double) async -> [Double] {
+    private static func loop(engine: RewrapEngine, workload: Workload, streams: Int, duration: Double) async -> (LatencyRecorder, Int) {
         let deadline = now() + UInt64(duration * 1e9)
-        return await withTaskGroup(of: [Double].self) { group in
+        return await withTaskGroup(of: (LatencyRecorder, Int).self) { group in
             for stream in 0..<streams {
                 group.addTask {
-                    var latencies: [Double] = []
-                    latencies.reserveCapacity(4096)
+                    var latency = LatencyRecorder()
+                    var kaos = 0
                     var index = stream
                     while now() < deadline {
-                        let request = workload.requests[index % workload.requests.count]
+                        let request = index % workload.requests.count
                         index += 1
                         let begin = now()
-                        _ = try? await engine.rewrap(request)
-                        latencies.append(Double(now() - begin) / 1e3)
+                        _ = try? await engine.rewrap(workload.requests[request])
+                        latency.record(nanoseconds: now() - begin)
+                        kaos += workload.entries[request].count
                     }
-                    return latencies
+                    return (latency, kaos)
                 }
             }
-            var all: [Double] = []
-            for await part in group { all.append(contentsOf: part) }
-            return all
+            var all = LatencyRecorder()
+            var kaos = 0
+            for await (part, count) in group {
+                all.add(part)
+                kaos += count
+            }
+            return (all, kaos)
         }
+    }
+
+    /// Allocations per KAO while every request of the workload is rewrapped once, one at a time,
+    /// after the timed run has warmed every cache; nil when the interposer is not in the process.
+    static func mallocsPerKAO(engine: RewrapEngine, workload: Workload) async -> Double? {
+        guard AllocationCounter.isActive else { return nil }
+        var kaos = 0
+        AllocationCounter.start()
+        for (request, entries) in zip(workload.requests, workload.entries) {
+            _ = try? await engine.rewrap(request)
+            kaos += entries.count
+        }
+        let count = AllocationCounter.stop()
+        return Double(count) / Double(max(kaos, 1))
     }
 }
 
-extension Array where Element == Double {
-    /// Nearest-rank percentile (p in 0…100) of the values; 0 when empty.
-    func percentile(_ p: Double) -> Double {
-        guard !isEmpty else { return 0 }
-        let sorted = self.sorted()
-        let rank = Swift.max(0, Swift.min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))
-        return sorted[rank]
+/// Counts every allocation call through the interposer in CAllocationCounter, which defines
+/// malloc and friends in this executable, ahead of the allocator (glibc, or jemalloc when preloaded).
+enum AllocationCounter {
+    /// Whether allocations really pass through the counter (they do unless symbol lookup was changed).
+    static let isActive = rewrap_allocation_counter_linked()
+
+    static func start() {
+        rewrap_allocation_reset()
+        rewrap_allocation_counting(true)
     }
 
-    var median: Double {
-        guard !isEmpty else { return 0 }
-        let sorted = self.sorted()
-        let middle = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    static func stop() -> Int {
+        rewrap_allocation_counting(false)
+        return Int(rewrap_allocation_count())
+    }
+}
+
+enum ProcessUsage {
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// Resident-set high-water mark of the process so far, MiB (Linux reports KiB).
+    static func peakRSSMiB() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_maxrss) / 1024
     }
 }

@@ -1,73 +1,159 @@
+import Foundation
+import RewrapBenchKit
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
 import RewrapWire
 
-/// Requests generated as the OpenTDF Go SDK writes them, with the DEKs kept to check that every
-/// rewrapped key opens to the right value.
+/// Requests to replay, with what each KAO must come back as, so that every case ends with a
+/// correctness pass: good KAOs open to their DEK, bad ones are refused.
 struct Workload: Sendable {
-    let algorithm: KeyAlgorithm
+    enum Expected: Sendable {
+        /// Permitted, and the rewrapped key opens to these bytes.
+        case dek([UInt8])
+        /// Refused (tampered binding, unknown kid).
+        case refused
+        /// Permitted, and the rewrapped key reproduces the TDF's root signature (replay: the DEK is not known).
+        case rootSignature(TDFManifest)
+    }
+
+    struct Entry: Sendable {
+        var policyID: String
+        var kaoID: String
+        var expected: Expected
+    }
+
+    /// uniform, mixed or replay.
+    let kind: String
+    /// The KAS key algorithm, or "mixed" / "replay".
+    let algorithmLabel: String
     let clientAlgorithm: KeyAlgorithm
     let batch: Int
     let clientKey: PrivateKey
     let requests: [UnsignedRewrapRequest]
-    /// deks[r][k]: DEK of KAO k of request r.
-    let deks: [[[UInt8]]]
+    /// entries[r]: the KAOs of request r, in order.
+    let entries: [[Entry]]
 
-    static let variants = 4
+    /// Distinct requests in the uniform and mixed workloads, replayed round-robin: enough that no
+    /// request repeats back to back, few enough that the correctness and allocation passes stay short.
+    static func variants(batch: Int) -> Int { batch >= 128 ? 2 : 4 }
 
-    init(algorithm: KeyAlgorithm, clientAlgorithm: KeyAlgorithm, batch: Int, kasKey: PrivateKey, clientKey: PrivateKey) throws {
-        self.algorithm = algorithm
-        self.clientAlgorithm = clientAlgorithm
-        self.batch = batch
-        self.clientKey = clientKey
-        let writer = TDFWriter()
-        let kas = TDFWriter.KASPublicKey(kid: Workload.kid(algorithm), key: kasKey.publicKey)
-        let clientPEM = try clientKey.publicKey.pem()
-        var requests: [UnsignedRewrapRequest] = []
-        var deks: [[[UInt8]]] = []
-        for _ in 0..<Self.variants {
-            let policy = TDFWriter.policyBase64()
-            var kaos: [KeyAccess] = []
-            var keys: [[UInt8]] = []
-            for _ in 0..<batch {
-                let dek = try TDFWriter.makeDEK()
-                kaos.append(try writer.keyAccess(dek: dek, policyBase64: policy, kas: kas))
-                keys.append(dek.copyBytes())
-            }
-            requests.append(RewrapRequestBuilder.request(
-                clientPublicKeyPEM: clientPEM, policies: [(id: "policy", body: policy, kaos: kaos)]))
-            deks.append(keys)
-        }
-        self.requests = requests
-        self.deks = deks
+    static func kid(_ algorithm: KeyAlgorithm, generation: Int = 1) -> String {
+        generation == 1 ? "bench-\(algorithm)" : "bench-\(algorithm)-g\(generation)"
     }
 
-    static func kid(_ algorithm: KeyAlgorithm) -> String { "bench-\(algorithm)" }
+    /// Every KAO wrapped to one KAS key, written as the OpenTDF Go SDK writes them.
+    static func uniform(kas: KASKey, clientKey: PrivateKey, batch: Int) throws -> Workload {
+        try generated(kind: "uniform", label: kas.privateKey.algorithm.description, kas: [kas], clientKey: clientKey,
+                      batch: batch, badFraction: 0)
+    }
 
-    /// Rewraps every variant once and opens every result: `wrong` counts KAOs permitted with a
-    /// DEK other than the one wrapped (must be 0 on every path), `failed` those that came back
-    /// as errors (0 on local paths; KMS faults may cause some).
-    func check(engine: RewrapEngine) async -> (wrong: Int, failed: Int) {
+    /// KAOs spread round-robin over several KAS keys (kids and algorithms); `badFraction` of them are
+    /// bad, alternately with a tampered policy binding and with a kid the KAS does not have.
+    static func mixed(kas: [KASKey], clientKey: PrivateKey, batch: Int, badFraction: Double) throws -> Workload {
+        try generated(kind: "mixed", label: "mixed", kas: kas, clientKey: clientKey, batch: batch, badFraction: badFraction)
+    }
+
+    private static func generated(kind: String, label: String, kas: [KASKey], clientKey: PrivateKey, batch: Int,
+                                  badFraction: Double) throws -> Workload {
         let writer = TDFWriter()
-        var wrong = 0
-        var failed = 0
-        for (index, request) in requests.enumerated() {
+        let clientPEM = try clientKey.publicKey.pem()
+        let keys = kas.map { TDFWriter.KASPublicKey(kid: $0.kid, key: $0.privateKey.publicKey) }
+        var requests: [UnsignedRewrapRequest] = []
+        var entries: [[Entry]] = []
+        var bad = 0
+        for variant in 0..<variants(batch: batch) {
+            let policy = TDFWriter.policyBase64()
+            var kaos: [KeyAccess] = []
+            var expected: [Entry] = []
+            for index in 0..<batch {
+                let dek = try TDFWriter.makeDEK()
+                let overall = variant * batch + index
+                var kao = try writer.keyAccess(dek: dek, policyBase64: policy, kas: keys[overall % keys.count])
+                // Bad KAOs land evenly: KAO n is bad when floor((n + 1)·f) > floor(n·f).
+                let isBad = (Double(overall + 1) * badFraction).rounded(.down) > (Double(overall) * badFraction).rounded(.down)
+                if isBad {
+                    if bad % 2 == 0 {
+                        kao.policyBinding?.hash = Base64.encode(Array(repeating: UInt8(ascii: "0"), count: 64))
+                    } else {
+                        kao.kid = "bench-unknown-kid"
+                    }
+                    bad += 1
+                }
+                kaos.append(kao)
+                expected.append(Entry(policyID: "policy", kaoID: "kao-\(index)", expected: isBad ? .refused : .dek(dek.copyBytes())))
+            }
+            requests.append(RewrapRequestBuilder.request(clientPublicKeyPEM: clientPEM,
+                                                         policies: [(id: "policy", body: policy, kaos: kaos)]))
+            entries.append(expected)
+        }
+        return Workload(kind: kind, algorithmLabel: label, clientAlgorithm: clientKey.algorithm, batch: batch,
+                        clientKey: clientKey, requests: requests, entries: entries)
+    }
+
+    /// The KAOs of real .tdf files, `batch` per request (the last may hold fewer), each under its
+    /// file's policy.
+    static func replay(_ files: [(name: String, manifest: TDFManifest)], clientKey: PrivateKey, batch: Int) throws -> Workload {
+        let clientPEM = try clientKey.publicKey.pem()
+        var pending: [(file: Int, kao: KeyAccess)] = []
+        for (index, file) in files.enumerated() {
+            for kao in file.manifest.keyAccess { pending.append((index, kao)) }
+        }
+        var requests: [UnsignedRewrapRequest] = []
+        var entries: [[Entry]] = []
+        var start = 0
+        while start < pending.count {
+            let chunk = pending[start..<min(start + batch, pending.count)]
+            start += batch
+            // One policy group per file, in the order the files came.
+            var groups: [(id: String, body: String, kaos: [KeyAccess])] = []
+            var expected: [Entry] = []
+            for item in chunk {
+                let id = "tdf-\(item.file)"
+                if groups.last?.id != id { groups.append((id, files[item.file].manifest.policyBase64, [])) }
+                expected.append(Entry(policyID: id, kaoID: "kao-\(groups[groups.count - 1].kaos.count)",
+                                      expected: .rootSignature(files[item.file].manifest)))
+                groups[groups.count - 1].kaos.append(item.kao)
+            }
+            requests.append(RewrapRequestBuilder.request(clientPublicKeyPEM: clientPEM, policies: groups))
+            entries.append(expected)
+        }
+        return Workload(kind: "replay", algorithmLabel: "replay", clientAlgorithm: clientKey.algorithm, batch: batch,
+                        clientKey: clientKey, requests: requests, entries: entries)
+    }
+
+    /// Rewraps every request once and checks every KAO's outcome.
+    func check(engine: RewrapEngine) async -> BenchReport.Correctness {
+        let writer = TDFWriter()
+        var result = BenchReport.Correctness()
+        for (request, expectations) in zip(requests, entries) {
+            result.kaos += expectations.count
             guard let response = try? await engine.rewrap(request) else {
-                failed += batch
+                result.unexpectedOutcomes += expectations.count
                 continue
             }
-            for kao in 0..<batch {
-                let id = "kao-\(kao)"
-                guard response.result(policyID: "policy", keyAccessObjectID: id)?.status == "permit" else {
-                    failed += 1
-                    continue
+            for entry in expectations {
+                let permitted = response.result(policyID: entry.policyID, keyAccessObjectID: entry.kaoID)?.status == "permit"
+                switch entry.expected {
+                case .refused:
+                    if permitted { result.unexpectedOutcomes += 1 } else { result.refusedAsExpected += 1 }
+                case .dek, .rootSignature:
+                    guard permitted else {
+                        result.unexpectedOutcomes += 1
+                        continue
+                    }
+                    let dek = try? writer.unwrap(response, policyID: entry.policyID, keyAccessObjectID: entry.kaoID,
+                                                 clientPrivateKey: clientKey)
+                    let right: Bool
+                    switch entry.expected {
+                    case .dek(let bytes): right = dek?.copyBytes() == bytes
+                    case .rootSignature(let manifest): right = dek.map { manifest.rootSignatureMatches(dek: $0) } ?? false
+                    case .refused: right = false
+                    }
+                    if right { result.rewrapped += 1 } else { result.wrongDEKs += 1 }
                 }
-                let dek = try? writer.unwrap(response, policyID: "policy", keyAccessObjectID: id, clientPrivateKey: clientKey)
-                if dek?.copyBytes() != deks[index][kao] { wrong += 1 }
             }
         }
-        return (wrong, failed)
+        return result
     }
 }

@@ -42,6 +42,22 @@ public enum PrimitiveCeiling {
         return rates.withLock { $0.reduce(0, +) }
     }
 
+    /// Runs the primitive `iterations` times on this thread, with its context built and warmed
+    /// first, inside `around` (the harness counts what the operations alone allocate).
+    public static func perform(_ primitive: Primitive, iterations: Int, around: (() -> Void) -> Void) throws(CryptoError) {
+        let loop = try Loop(primitive)
+        guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, loop.key.pkey, nil) else { throw .openSSLFailure("EVP_PKEY_CTX_new") }
+        defer { EVP_PKEY_CTX_free(ctx) }
+        let output = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1024)
+        defer { output.deallocate() }
+        guard let op = loop.operation(ctx: ctx, output: output), op() else { throw .openSSLFailure("\(primitive)") }
+        var ok = true
+        around {
+            for _ in 0..<iterations { ok = op() && ok }
+        }
+        guard ok else { throw .openSSLFailure("\(primitive)") }
+    }
+
     /// Shared, read-only inputs; each thread builds its own contexts.
     private final class Loop: Sendable {
         let primitive: Primitive
@@ -67,13 +83,8 @@ public enum PrimitiveCeiling {
             }
         }
 
-        /// One thread: build the context, warm up, wait for all threads, run, return ops/s.
-        func run(threads: Int, ready: borrowing Atomic<Int>, duration: Double, warmUp: Double) -> Double {
-            // All threads share one key, as the engine's workers do.
-            guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, key.pkey, nil) else { return 0 }
-            defer { EVP_PKEY_CTX_free(ctx) }
-            var output = [UInt8](repeating: 0, count: 1024)
-            let op: () -> Bool
+        /// One operation on `ctx`, writing into `output`; nil when the context cannot be set up.
+        func operation(ctx: OpaquePointer, output: UnsafeMutableBufferPointer<UInt8>) -> (() -> Bool)? {
             switch primitive {
             case .rsaPrivateDecrypt:
                 let sha1 = Algorithms.shared.sha1
@@ -81,26 +92,32 @@ public enum PrimitiveCeiling {
                       EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1,
                       EVP_PKEY_CTX_set_rsa_oaep_md(ctx, sha1) == 1,
                       EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, sha1) == 1
-                else { return 0 }
-                op = { [ciphertext] in
+                else { return nil }
+                return { [ciphertext] in
                     var length = output.count
-                    return output.withUnsafeMutableBufferPointer { out in
-                        ciphertext.withUnsafeBufferPointer { input in
-                            EVP_PKEY_decrypt(ctx, out.baseAddress, &length, input.baseAddress, input.count) == 1
-                        }
+                    return ciphertext.withUnsafeBufferPointer { input in
+                        EVP_PKEY_decrypt(ctx, output.baseAddress, &length, input.baseAddress, input.count) == 1
                     } && length == 32
                 }
             case .ecdhDerive(let curve):
                 guard let peer, EVP_PKEY_derive_init(ctx) == 1, EVP_PKEY_derive_set_peer_ex(ctx, peer.pkey, 0) == 1 else {
-                    return 0
+                    return nil
                 }
-                op = {
+                return {
                     var length = curve.coordinateByteCount
-                    return output.withUnsafeMutableBufferPointer {
-                        EVP_PKEY_derive(ctx, $0.baseAddress, &length) == 1
-                    }
+                    return EVP_PKEY_derive(ctx, output.baseAddress, &length) == 1
                 }
             }
+        }
+
+        /// One thread: build the context, warm up, wait for all threads, run, return ops/s.
+        func run(threads: Int, ready: borrowing Atomic<Int>, duration: Double, warmUp: Double) -> Double {
+            // All threads share one key, as the engine's workers do.
+            guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, key.pkey, nil) else { return 0 }
+            defer { EVP_PKEY_CTX_free(ctx) }
+            let output = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: 1024)
+            defer { output.deallocate() }
+            guard let op = operation(ctx: ctx, output: output) else { return 0 }
             let warmUpEnd = DispatchTime.now().uptimeNanoseconds + UInt64(warmUp * 1e9)
             while DispatchTime.now().uptimeNanoseconds < warmUpEnd { _ = op() }
             // Start barrier: every thread has warmed up before any starts counting.

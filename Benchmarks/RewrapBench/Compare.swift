@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import RewrapBenchKit
+
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare a run with a baseline: print every figure's change, exit 1 if a gated figure regressed.",
+        discussion: """
+        Cases are matched by allocator, path, workload, algorithm, client, batch and threads ("all" cores
+        matches "all" cores). Gated, because they do not depend on the machine's speed:
+          mallocs/KAO          current ≤ baseline × (1 + --malloc-relative) + --malloc-absolute
+          efficiency           KAO/s ÷ same-run OpenSSL ceiling: may drop by --efficiency-floor of the
+                               baseline, or by both runs' repetition spreads added, whichever is larger
+          scaling              all cores ÷ 1 thread, the same rule with --scaling-floor (same core count only)
+          wrong DEKs           = 0
+          unexpected outcomes  = baseline, and bad KAOs refused in the same proportion (not on kms paths,
+                               whose injected faults refuse good KAOs by design)
+        KAO/s, latency, CPU per KAO, the kms bound ratio and path ratios are reported, never gated.
+        Cases in only one of the runs are listed, not gated (a --quick run is a subset in time, not in cases).
+
+        Exit status: 0 no regression, 1 a gated figure regressed, 2 a report could not be read.
+
+        Example:
+          swift run -c release rewrap-bench compare results/baseline.json /tmp/ci/2026-11-29T1200Z-quick.json
+        """)
+
+    @Argument(help: "The baseline report (e.g. results/baseline.json).")
+    var baseline: String
+
+    @Argument(help: "The report to judge.")
+    var current: String
+
+    @Option(help: "Relative growth of mallocs per KAO tolerated.")
+    var mallocRelative = GatePolicy().mallocRelative
+
+    @Option(help: "Absolute growth of mallocs per KAO tolerated on top.")
+    var mallocAbsolute = GatePolicy().mallocAbsolute
+
+    @Option(help: "Smallest relative drop of efficiency always tolerated.")
+    var efficiencyFloor = GatePolicy().efficiencyFloor
+
+    @Option(help: "Smallest relative drop of scaling always tolerated.")
+    var scalingFloor = GatePolicy().scalingFloor
+
+    @Flag(help: "Print the gated figures only.")
+    var gatedOnly = false
+
+    func run() throws {
+        let base: BenchReport
+        let now: BenchReport
+        do {
+            base = try BenchReport.load(path: baseline)
+            now = try BenchReport.load(path: current)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        var policy = GatePolicy()
+        policy.mallocRelative = mallocRelative
+        policy.mallocAbsolute = mallocAbsolute
+        policy.efficiencyFloor = efficiencyFloor
+        policy.scalingFloor = scalingFloor
+        let comparison = Comparison(baseline: base, current: now, policy: policy)
+        print("# rewrap-bench compare\n")
+        print("baseline: \(baseline) (\(base.caseSet), \(base.date), commit \(base.gitCommit))")
+        print("current:  \(current) (\(now.caseSet), \(now.date), commit \(now.gitCommit))\n")
+        print(comparison.table(includeInformational: !gatedOnly))
+        guard comparison.matched > 0 else {
+            FileHandle.standardError.write(Data("error: the two runs have no case in common\n".utf8))
+            throw ExitCode(2)
+        }
+        if !comparison.regressions.isEmpty { throw ExitCode(1) }
+    }
+}

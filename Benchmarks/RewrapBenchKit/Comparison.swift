@@ -1,0 +1,162 @@
+import Foundation
+
+/// Thresholds of the regression gate. Only figures that do not depend on the machine's speed are
+/// gated: allocation counts (tight), ratios measured within one run (loose, widened by the noise
+/// the repetitions showed) and correctness counts (exact). Absolute rates and times are reported.
+public struct GatePolicy: Sendable {
+    /// Mallocs per KAO may grow by this fraction plus `mallocAbsolute` before the gate fails:
+    /// one extra allocation per KAO fails it on any path below ~10 mallocs per KAO.
+    public var mallocRelative = 0.05
+    public var mallocAbsolute = 0.5
+    /// Efficiency (÷ the same-run OpenSSL ceiling) may drop by this fraction of the baseline, or by
+    /// the two runs' repetition spreads added, whichever is larger.
+    public var efficiencyFloor = 0.15
+    /// The same rule for scaling (all cores ÷ 1 thread), gated only between machines with the same core count.
+    public var scalingFloor = 0.15
+
+    public init() {}
+}
+
+public struct Comparison: Sendable {
+    public enum Verdict: String, Sendable {
+        case regressed, pass, improved
+        /// Reported, never gated.
+        case info
+        /// In the baseline only; a shorter run (--quick, a subset) leaves cases out.
+        case notRun = "not run"
+        /// In the current run only.
+        case new
+    }
+
+    public struct Row: Sendable {
+        public var metric: String
+        public var subject: String
+        public var baseline: Double?
+        public var current: Double?
+        /// The bound the current value had to respect, in words.
+        public var limit: String
+        public var verdict: Verdict
+        public var gated: Bool
+
+        public var change: Double? {
+            guard let baseline, let current, baseline != 0 else { return nil }
+            return current / baseline - 1
+        }
+    }
+
+    public var rows: [Row] = []
+    public var notes: [String] = []
+
+    public var regressions: [Row] { rows.filter { $0.verdict == .regressed } }
+    /// Cases and ratios present in both runs.
+    public private(set) var matched = 0
+
+    public init(baseline: BenchReport, current: BenchReport, policy: GatePolicy = GatePolicy()) {
+        let base = Dictionary(baseline.cases.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        let now = Dictionary(current.cases.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for id in Set(base.keys).union(now.keys).sorted() {
+            let subject = id.description
+            guard let b = base[id] else {
+                rows.append(Row(metric: "case", subject: subject, limit: "", verdict: .new, gated: false))
+                continue
+            }
+            guard let c = now[id] else {
+                rows.append(Row(metric: "case", subject: subject, limit: "", verdict: .notRun, gated: false))
+                continue
+            }
+            matched += 1
+            compareCase(b, c, subject: subject, policy: policy)
+        }
+
+        let sameCores = baseline.machine.cores == current.machine.cores
+        if !sameCores {
+            notes.append("core counts differ (\(baseline.machine.cores) vs \(current.machine.cores)): scaling is reported, not gated")
+        }
+        let baseRatios = Dictionary(baseline.ratios.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for ratio in current.ratios {
+            guard let b = baseRatios[ratio.name] else { continue }
+            matched += 1
+            if ratio.kind == "scaling" && sameCores {
+                rows.append(Self.noiseAware(metric: "scaling", subject: ratio.name, baseline: b.value, current: ratio.value,
+                                            floor: policy.scalingFloor))
+            } else {
+                rows.append(Row(metric: ratio.kind == "scaling" ? "scaling" : "path ratio", subject: ratio.name,
+                                baseline: b.value.median, current: ratio.value.median, limit: "", verdict: .info, gated: false))
+            }
+        }
+        if baseline.openSSL != current.openSSL {
+            notes.append("OpenSSL differs (\(baseline.openSSL) vs \(current.openSSL)): allocation counts may move with it")
+        }
+    }
+
+    private mutating func compareCase(_ b: BenchReport.Case, _ c: BenchReport.Case, subject: String, policy: GatePolicy) {
+        if let bm = b.mallocsPerKAO?.median, let cm = c.mallocsPerKAO?.median {
+            let limit = bm * (1 + policy.mallocRelative) + policy.mallocAbsolute
+            let floor = bm * (1 - policy.mallocRelative) - policy.mallocAbsolute
+            rows.append(Row(metric: "mallocs/KAO", subject: subject, baseline: bm, current: cm,
+                            limit: "≤ \(BenchReport.number(limit))", verdict: cm > limit ? .regressed : (cm < floor ? .improved : .pass),
+                            gated: true))
+        }
+        let remote = b.kms != nil
+        if let be = b.efficiency, let ce = c.efficiency {
+            if remote {
+                // The KMS bound is a model, not a same-run measurement: reported only.
+                rows.append(Row(metric: "÷ KMS bound", subject: subject, baseline: be.median, current: ce.median, limit: "",
+                                verdict: .info, gated: false))
+            } else {
+                rows.append(Self.noiseAware(metric: "efficiency", subject: subject, baseline: be, current: ce,
+                                            floor: policy.efficiencyFloor))
+            }
+        }
+        rows.append(Row(metric: "wrong DEKs", subject: subject, baseline: Double(b.correctness.wrongDEKs),
+                        current: Double(c.correctness.wrongDEKs), limit: "= 0",
+                        verdict: c.correctness.wrongDEKs == 0 ? .pass : .regressed, gated: true))
+        // Injected KMS faults may refuse good KAOs by design; everywhere else outcomes are exact.
+        let exact = !remote
+        let outcomesOK = c.correctness.unexpectedOutcomes == (exact ? b.correctness.unexpectedOutcomes : c.correctness.unexpectedOutcomes)
+            && (!exact || c.correctness.refusedAsExpected * b.correctness.kaos == b.correctness.refusedAsExpected * c.correctness.kaos)
+        rows.append(Row(metric: "unexpected outcomes", subject: subject, baseline: Double(b.correctness.unexpectedOutcomes),
+                        current: Double(c.correctness.unexpectedOutcomes),
+                        limit: exact ? "= baseline, bad KAOs refused in the same proportion" : "reported (KMS faults)",
+                        verdict: exact ? (outcomesOK ? .pass : .regressed) : .info, gated: exact))
+        rows.append(Row(metric: "KAO/s", subject: subject, baseline: b.kaoPerSecond.median, current: c.kaoPerSecond.median,
+                        limit: "", verdict: .info, gated: false))
+        rows.append(Row(metric: "p99 µs", subject: subject, baseline: b.latency.p99Microseconds, current: c.latency.p99Microseconds,
+                        limit: "", verdict: .info, gated: false))
+        rows.append(Row(metric: "CPU µs/KAO", subject: subject, baseline: b.cpuMicrosecondsPerKAO.median,
+                        current: c.cpuMicrosecondsPerKAO.median, limit: "", verdict: .info, gated: false))
+    }
+
+    /// Fails when current < baseline − max(floor × baseline, spread(baseline) + spread(current)).
+    static func noiseAware(metric: String, subject: String, baseline: BenchReport.Sample, current: BenchReport.Sample,
+                           floor: Double) -> Row {
+        let allowed = max(floor * baseline.median, baseline.spread + current.spread)
+        let lower = baseline.median - allowed
+        let verdict: Verdict = current.median < lower ? .regressed : (current.median > baseline.median + allowed ? .improved : .pass)
+        return Row(metric: metric, subject: subject, baseline: baseline.median, current: current.median,
+                   limit: "≥ \(BenchReport.number(lower))", verdict: verdict, gated: true)
+    }
+
+    /// The gated rows (regressions first), then the reported ones, as Markdown tables.
+    public func table(includeInformational: Bool = true) -> String {
+        func line(_ row: Row) -> String {
+            let change = row.change.map { String(format: "%+.1f %%", $0 * 100) } ?? "–"
+            let verdict = row.verdict == .regressed ? "**REGRESSED**" : row.verdict.rawValue
+            return "| \(verdict) | \(row.metric) | \(row.subject) | \(row.baseline.map(BenchReport.number) ?? "–") | "
+                + "\(row.current.map(BenchReport.number) ?? "–") | \(change) | \(row.limit) |"
+        }
+        let header = ["| verdict | metric | case | baseline | current | change | limit |", "|---|---|---|---:|---:|---:|---|"]
+        let order: [Verdict: Int] = [.regressed: 0, .improved: 1, .pass: 2]
+        let gated = rows.filter(\.gated).sorted { (order[$0.verdict] ?? 3) < (order[$1.verdict] ?? 3) }
+        var lines = ["## Gated (fail the build when regressed)", ""] + header + gated.map(line)
+        if includeInformational {
+            let info = rows.filter { !$0.gated }
+            lines += ["", "## Reported (absolute figures move with the machine)", ""] + header + info.map(line)
+        }
+        if !notes.isEmpty { lines += [""] + notes.map { "Note: \($0)" } }
+        let summary = regressions.isEmpty
+            ? "compare: \(gated.count) gated figures over \(matched) matched cases and ratios, no regression"
+            : "compare: \(regressions.count) of \(gated.count) gated figures regressed"
+        return (lines + ["", summary]).joined(separator: "\n") + "\n"
+    }
+}
