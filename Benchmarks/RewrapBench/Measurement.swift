@@ -3,6 +3,7 @@ import Foundation
 import CAllocationCounter
 import RewrapBenchKit
 import RewrapEngine
+import Synchronization
 
 /// One timed run of the engine: `streams` concurrent request loops for `duration` seconds.
 struct EngineRun {
@@ -13,23 +14,44 @@ struct EngineRun {
     var cpuMicrosecondsPerKAO: Double
 }
 
+/// How long a timed run lasts: a time, or a number of KAOs (requests are claimed until it is reached).
+enum RunLength: Sendable {
+    case seconds(Double)
+    case kaos(Int)
+}
+
+/// KAOs claimed so far by the streams of a `.kaos` run.
+private final class KAOClaims: Sendable {
+    let claimed = Atomic<Int>(0)
+}
+
 enum Measurement {
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     /// Closed loop: each stream issues the next request as soon as the previous one returns.
-    static func run(engine: RewrapEngine, workload: Workload, streams: Int, duration: Double, warmUp: Double) async -> EngineRun {
-        _ = await loop(engine: engine, workload: workload, streams: streams, duration: warmUp)
+    static func run(engine: RewrapEngine, workload: Workload, streams: Int, length: RunLength, warmUp: Double) async -> EngineRun {
+        _ = await loop(engine: engine, workload: workload, streams: streams, length: .seconds(warmUp))
         let cpuBefore = ProcessUsage.cpuSeconds()
         let start = now()
-        let (latency, kaos) = await loop(engine: engine, workload: workload, streams: streams, duration: duration)
+        let (latency, kaos) = await loop(engine: engine, workload: workload, streams: streams, length: length)
         let elapsed = Double(now() - start) / 1e9
         let cpu = ProcessUsage.cpuSeconds() - cpuBefore
         return EngineRun(kaoPerSecond: Double(kaos) / elapsed, requestsPerSecond: Double(latency.count) / elapsed,
                          latency: latency, cpuMicrosecondsPerKAO: kaos > 0 ? cpu * 1e6 / Double(kaos) : 0)
     }
 
-    private static func loop(engine: RewrapEngine, workload: Workload, streams: Int, duration: Double) async -> (LatencyRecorder, Int) {
-        let deadline = now() + UInt64(duration * 1e9)
+    private static func loop(engine: RewrapEngine, workload: Workload, streams: Int, length: RunLength) async -> (LatencyRecorder, Int) {
+        let deadline: UInt64
+        let budget: Int
+        switch length {
+        case .seconds(let seconds):
+            deadline = now() + UInt64(seconds * 1e9)
+            budget = .max
+        case .kaos(let count):
+            deadline = .max
+            budget = count
+        }
+        let claims = KAOClaims()
         return await withTaskGroup(of: (LatencyRecorder, Int).self) { group in
             for stream in 0..<streams {
                 group.addTask {
@@ -38,6 +60,8 @@ enum Measurement {
                     var index = stream
                     while now() < deadline {
                         let request = index % workload.requests.count
+                        let size = workload.entries[request].count
+                        if budget != .max, claims.claimed.wrappingAdd(size, ordering: .relaxed).oldValue >= budget { break }
                         index += 1
                         let begin = now()
                         _ = try? await engine.rewrap(workload.requests[request])

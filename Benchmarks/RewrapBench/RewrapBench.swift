@@ -82,6 +82,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Seconds each case and each ceiling is timed.")
     var duration = 0.5
 
+    @Option(help: "Run each engine case for this many KAOs instead of --duration seconds (kms cases stay timed).")
+    var kaos: Int?
+
     @Option(name: .customLong("warm-up"), help: "Seconds of untimed warm-up before each case.")
     var warmUp = 0.2
 
@@ -188,6 +191,7 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("--duration and --kms-duration must be > 0, warm-ups ≥ 0, --repetitions > 0")
         }
         guard (0...1).contains(badFraction) else { throw ValidationError("--bad-fraction must be within 0…1") }
+        if let kaos, !(1...100_000_000).contains(kaos) { throw ValidationError("--kaos must be between 1 and 100000000") }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let allPaths = try parseList(paths) { BenchPath(rawValue: $0) }
         var plan = SuitePlan(
@@ -199,7 +203,7 @@ struct Run: AsyncParsableCommand {
             workloads: Set(try parseList(workloads) { ["uniform", "mixed"].contains($0) ? $0 : nil }),
             batches: try parseList(batches) { Int($0).flatMap { (1...4096).contains($0) ? $0 : nil } },
             threads: try parseList(threads) { $0 == "all" ? cores : Int($0).flatMap { (1...256).contains($0) ? $0 : nil } },
-            duration: duration, warmUp: warmUp, repetitions: repetitions, kmsDuration: kmsDuration, kmsWarmUp: kmsWarmUp,
+            duration: duration, kaos: kaos, warmUp: warmUp, repetitions: repetitions, kmsDuration: kmsDuration, kmsWarmUp: kmsWarmUp,
             badFraction: badFraction)
         if let replay {
             guard let keyring else { throw ValidationError("--replay needs --keyring FILE with the KAS private keys the files were written to") }

@@ -19,6 +19,8 @@ struct SuitePlan {
     var batches: [Int]
     var threads: [Int]
     var duration: Double
+    /// When set, each engine case runs this many KAOs instead of `duration` seconds.
+    var kaos: Int?
     var warmUp: Double
     var repetitions: Int
     var kmsDuration: Double
@@ -191,7 +193,7 @@ final class Suite {
                 let before = kms.map { ($0.client.statistics, $0.simulator.counters.faultsInjected.values.reduce(0, +)) }
                 let run = await Measurement.run(
                     engine: engine, workload: item.workload, streams: item.streams,
-                    duration: kms == nil ? plan.duration : plan.kmsDuration,
+                    length: kms == nil ? (plan.kaos.map(RunLength.kaos) ?? .seconds(plan.duration)) : .seconds(plan.kmsDuration),
                     warmUp: kms == nil ? (item.path == .cachedCold ? 0 : plan.warmUp) : plan.kmsWarmUp)
                 var result = results[index]
                 result.runs.append(run)
@@ -230,7 +232,7 @@ final class Suite {
             caseSet: plan.caseSet, date: Environment.utcTimestamp(), gitCommit: Environment.gitCommit,
             machine: Environment.machine, openSSL: OpenSSLInfo.version, swiftCompiler: Environment.swiftCompiler,
             buildConfiguration: Environment.buildConfiguration, allocators: [plan.allocator],
-            settings: .init(durationSeconds: plan.duration, warmUpSeconds: plan.warmUp, repetitions: plan.repetitions,
+            settings: .init(durationSeconds: plan.duration, kaosPerCase: plan.kaos, warmUpSeconds: plan.warmUp, repetitions: plan.repetitions,
                             kmsDurationSeconds: plan.kmsDuration, kmsWarmUpSeconds: plan.kmsWarmUp, badFraction: plan.badFraction))
         for algorithm in plan.algorithms {
             for threads in ceilingThreads {

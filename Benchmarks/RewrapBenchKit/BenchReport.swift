@@ -59,6 +59,8 @@ public struct BenchReport: Codable, Sendable, Equatable {
 
     public struct Settings: Codable, Sendable, Equatable {
         public var durationSeconds: Double
+        /// Set when engine cases ran a fixed number of KAOs instead of `durationSeconds`.
+        public var kaosPerCase: Int?
         public var warmUpSeconds: Double
         public var repetitions: Int
         public var kmsDurationSeconds: Double
@@ -66,9 +68,10 @@ public struct BenchReport: Codable, Sendable, Equatable {
         /// Fraction of bad KAOs (tampered binding or unknown kid) in the mixed workload.
         public var badFraction: Double
 
-        public init(durationSeconds: Double, warmUpSeconds: Double, repetitions: Int, kmsDurationSeconds: Double,
-                    kmsWarmUpSeconds: Double, badFraction: Double) {
+        public init(durationSeconds: Double, kaosPerCase: Int? = nil, warmUpSeconds: Double, repetitions: Int,
+                    kmsDurationSeconds: Double, kmsWarmUpSeconds: Double, badFraction: Double) {
             self.durationSeconds = durationSeconds
+            self.kaosPerCase = kaosPerCase
             self.warmUpSeconds = warmUpSeconds
             self.repetitions = repetitions
             self.kmsDurationSeconds = kmsDurationSeconds

@@ -14,7 +14,8 @@ extension BenchReport {
         lines.append("")
         lines.append("\(date), commit `\(gitCommit)`, \(machine.cpu), \(machine.cores) cores, \(Int(machine.memoryGiB)) GiB, "
             + "\(openSSL), Swift \(swiftCompiler) \(buildConfiguration) build, allocator \(allocators.joined(separator: " and ")). "
-            + "Medians of \(settings.repetitions) repetition\(settings.repetitions == 1 ? "" : "s") of \(Self.number(settings.durationSeconds)) s per case "
+            + "Medians of \(settings.repetitions) repetition\(settings.repetitions == 1 ? "" : "s") of "
+            + (settings.kaosPerCase.map { "\($0) KAOs" } ?? "\(Self.number(settings.durationSeconds)) s") + " per case "
             + "(after \(Self.number(settings.warmUpSeconds)) s warm-up; kms cases \(Self.number(settings.kmsDurationSeconds)) s after "
             + "\(Self.number(settings.kmsWarmUpSeconds)) s). Schema version \(schemaVersion).")
         lines.append("")

@@ -18,7 +18,7 @@ struct Rewrap: AsyncParsableCommand {
           rewrap make-request --kas-public keys/e1-public.pem --kid e1 --client-public client/client-public.pem > body.json
           rewrap request --keyring keys/keyring.yaml --in body.json    # body.json: an UnsignedRewrapRequest
         """,
-        subcommands: [Keys.self, Providers.self, Request.self, MakeRequest.self, KMSSim.self])
+        subcommands: [Keys.self, Providers.self, Request.self, MakeRequest.self, MakeTDF.self, KMSSim.self])
 }
 
 struct Keys: AsyncParsableCommand {
@@ -232,5 +232,67 @@ struct MakeRequest: AsyncParsableCommand {
         }
         let request = RewrapRequestBuilder.request(clientPublicKeyPEM: clientPEM, policies: [(id: "policy", body: policy, kaos: kaos)])
         FileHandle.standardOutput.write(Data(RewrapRequestBuilder.json(request) + [0x0A]))
+    }
+}
+
+struct MakeTDF: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "make-tdf",
+        abstract: "Write .tdf files the way the OpenTDF Go SDK writes them (for rewrap-bench --replay and for tests).",
+        discussion: """
+        Each file holds a random payload of --bytes, AES-256-GCM encrypted under a fresh DEK, and one
+        KAO per --kas-public/--kid pair (the DEK wrapped to each key). Files are named 000001.tdf, …
+        in --out. The DEKs are not written anywhere.
+
+        Example:
+          rewrap keys generate --alg rsa:2048 --kid r1 --out keys
+          rewrap keys generate --alg ec:secp256r1 --kid e1 --out keys
+          rewrap make-tdf --kas-public keys/r1-public.pem --kid r1 --kas-public keys/e1-public.pem --kid e1 --count 100 --out tdfs
+        """)
+
+    @Option(help: "KAS public key PEM (repeatable; pairs with --kid in order).")
+    var kasPublic: [String]
+
+    @Option(help: "kid of each --kas-public key, in the same order.")
+    var kid: [String]
+
+    @Option(help: "Folder to write the files into (created if missing).")
+    var out: String
+
+    @Option(help: "Number of files.")
+    var count = 1
+
+    @Option(help: "Payload bytes per file.")
+    var bytes = 1024
+
+    @Option(help: "Attribute value FQN for the policy (repeatable).")
+    var attribute: [String] = []
+
+    func validate() throws {
+        guard !kasPublic.isEmpty, kasPublic.count == kid.count else {
+            throw ValidationError("give one --kid for each --kas-public (got \(kasPublic.count) keys and \(kid.count) kids)")
+        }
+        guard (1...100_000).contains(count) else { throw ValidationError("--count must be between 1 and 100000") }
+        guard (0...(64 << 20)).contains(bytes) else { throw ValidationError("--bytes must be between 0 and 67108864") }
+    }
+
+    func run() throws {
+        var keys: [TDFWriter.KASPublicKey] = []
+        for (path, kid) in zip(kasPublic, kid) {
+            do {
+                keys.append(TDFWriter.KASPublicKey(kid: kid, key: try PublicKey(pem: readTextFile(path, option: "--kas-public"))))
+            } catch {
+                throw ValidationError("cannot use \(path): \(error)")
+            }
+        }
+        let folder = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let writer = TDFWriter()
+        for index in 1...count {
+            let payload = try Crypto.randomBytes(count: bytes)
+            let tdf = try TDFArchive.write(plaintext: payload, kas: keys, attributes: attribute, writer: writer)
+            try tdf.archive.write(to: folder.appendingPathComponent(String(format: "%06d.tdf", index)))
+        }
+        print("wrote \(count) .tdf file\(count == 1 ? "" : "s") to \(out)")
     }
 }
