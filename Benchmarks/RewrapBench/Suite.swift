@@ -163,7 +163,9 @@ final class Suite {
                 }
             }
         }
-        guard let keys = keyPaths else { throw BenchError("nothing to run") }
+        guard let keys = keyPaths, !cases.isEmpty else {
+            throw BenchError("these options select no case (mixed runs on local and cached-warm only; kms needs the uniform workload)")
+        }
 
         let ceilingThreads = plan.replay == nil ? plan.threads : []
         progress.expect(steps: plan.repetitions * (plan.algorithms.count * ceilingThreads.count + cases.count))
