@@ -77,10 +77,17 @@ final class KMSPath: @unchecked Sendable {
         return (body + tail + stall) / 1000
     }
 
-    /// Little's law: at most min(quota, C ÷ mean latency) KAO/s.
-    func bound(algorithm: KeyAlgorithm, concurrency: Int) -> Double {
+    /// Little's law: at most min(quota + burst ÷ T, C ÷ mean latency) KAO/s over a window of T
+    /// seconds that starts with `burst` tokens in the quota's bucket.
+    func bound(algorithm: KeyAlgorithm, concurrency: Int, burst: Double = 0, seconds: Double = .infinity) -> Double {
         let quota = algorithm.isRSA ? profile.quotas.rsaPerSecond : profile.quotas.eccPerSecond
-        return min(quota, Double(concurrency) / meanLatencySeconds)
+        let burstRate = burst.isFinite && seconds.isFinite ? burst / seconds : 0
+        return min(quota + burstRate, Double(concurrency) / meanLatencySeconds)
+    }
+
+    /// Tokens left in the key's quota bucket (what the next window may take above the quota).
+    func quotaTokens(algorithm: KeyAlgorithm) -> Double {
+        simulator.quotaTokens(algorithm.isRSA ? "rsa" : "ecc")
     }
 }
 

@@ -36,7 +36,7 @@ struct Run: AsyncParsableCommand {
           cached-cold   the same with the cache emptied as the timed run starts
           uncached      registry lookup + root unwrap + PEM parse per KAO (what the Go KAS does)
           kms           the key in a simulated AWS KMS (REMOTE mode) on loopback HTTP, one case per
-                        --kms-profiles entry, all cores, against the bound min(quota, C ÷ mean latency)
+                        --kms-profiles entry, all cores, against the bound min(quota + burst ÷ T, C ÷ mean latency)
         Workloads: uniform (one key per algorithm; every client kind on the local path, the client of
         the key's family elsewhere) and mixed (two kids per algorithm, all algorithms in one request,
         --bad-fraction of the KAOs tampered or for an unknown kid; local and cached-warm paths).

@@ -70,6 +70,9 @@ private struct CaseResults {
     var correctness = BenchReport.Correctness()
     var cache: BenchReport.CacheFigures?
     var kms: (throttled: Int, retries: Int, faults: Int) = (0, 0, 0)
+    /// Per repetition: the quota bucket's tokens as the timed kms run started, and the bound they give.
+    var kmsBurst: [Double] = []
+    var kmsBoundWithBurst: [Double] = []
     var peakRSSMiB = 0.0
 }
 
@@ -192,11 +195,21 @@ final class Suite {
                 let cache = (source as? RegistryKeySource)?.cache
                 if item.path == .cachedWarm { _ = await item.workload.check(engine: engine) }
                 cache?.resetCounters()
+                var warmUp = item.path == .cachedCold ? 0 : plan.warmUp
+                var burst = 0.0
+                if let kms, let kas = item.kas {
+                    // Warm up apart, then read what burst the quota's bucket still holds: the bound
+                    // of the timed window includes it.
+                    _ = await Measurement.run(engine: engine, workload: item.workload, streams: item.streams,
+                                              length: .seconds(plan.kmsWarmUp), warmUp: 0)
+                    burst = kms.quotaTokens(algorithm: kas)
+                    warmUp = 0
+                }
                 let before = kms.map { ($0.client.statistics, $0.simulator.counters.faultsInjected.values.reduce(0, +)) }
                 let run = await Measurement.run(
                     engine: engine, workload: item.workload, streams: item.streams,
                     length: kms == nil ? (plan.kaos.map(RunLength.kaos) ?? .seconds(plan.duration)) : .seconds(plan.kmsDuration),
-                    warmUp: kms == nil ? (item.path == .cachedCold ? 0 : plan.warmUp) : plan.kmsWarmUp)
+                    warmUp: warmUp)
                 var result = results[index]
                 result.runs.append(run)
                 if let counters = cache?.counters {
@@ -211,6 +224,9 @@ final class Suite {
                     result.kms.throttled += after.0.throttled - before.0.throttled
                     result.kms.retries += after.0.retries - before.0.retries
                     result.kms.faults += after.1 - before.1
+                    let withBurst = kms.bound(algorithm: item.kas!, concurrency: kmsConcurrency(item), burst: burst, seconds: plan.kmsDuration)
+                    result.kmsBurst.append(burst)
+                    result.kmsBoundWithBurst.append(withBurst)
                     result.efficiencies.append(run.kaoPerSecond / kms.bound(algorithm: item.kas!, concurrency: kmsConcurrency(item)))
                 } else if let kas = item.kas, let ceiling = ceilings["\(kas) \(item.threads)"]?.last {
                     result.efficiencies.append(run.kaoPerSecond / ceiling)
@@ -262,6 +278,8 @@ final class Suite {
                     let concurrency = kmsConcurrency(item)
                     return .init(profile: kms.profileName, concurrency: concurrency, meanLatencyMilliseconds: kms.meanLatencySeconds * 1000,
                                  boundKAOPerSecond: kms.bound(algorithm: item.kas!, concurrency: concurrency),
+                                 burstTokensAtStart: Statistics.median(result.kmsBurst),
+                                 boundWithBurstKAOPerSecond: Statistics.median(result.kmsBoundWithBurst),
                                  throttled: result.kms.throttled, retries: result.kms.retries, faultsInjected: result.kms.faults)
                 }))
         }

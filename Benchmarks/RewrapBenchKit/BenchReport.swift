@@ -208,18 +208,26 @@ public struct BenchReport: Codable, Sendable, Equatable {
         /// C in the bound: min(engine remote concurrency, client in-flight limit, KAOs in flight).
         public var concurrency: Int
         public var meanLatencyMilliseconds: Double
-        /// min(quota, C ÷ mean latency), KAO/s (Little's law).
+        /// min(quota, C ÷ mean latency), KAO/s (Little's law): the steady-state bound the case's efficiency divides by.
         public var boundKAOPerSecond: Double
+        /// Tokens left in the quota's bucket as the timed window started (median): a burst above the quota
+        /// that a window of T seconds may also take.
+        public var burstTokensAtStart: Double
+        /// min(quota + burst ÷ T, C ÷ mean latency): the most this window could have done (median).
+        public var boundWithBurstKAOPerSecond: Double
         public var throttled: Int
         public var retries: Int
         public var faultsInjected: Int
 
         public init(profile: String, concurrency: Int, meanLatencyMilliseconds: Double, boundKAOPerSecond: Double,
-                    throttled: Int, retries: Int, faultsInjected: Int) {
+                    burstTokensAtStart: Double = 0, boundWithBurstKAOPerSecond: Double? = nil, throttled: Int, retries: Int,
+                    faultsInjected: Int) {
             self.profile = profile
             self.concurrency = concurrency
             self.meanLatencyMilliseconds = meanLatencyMilliseconds
             self.boundKAOPerSecond = boundKAOPerSecond
+            self.burstTokensAtStart = burstTokensAtStart
+            self.boundWithBurstKAOPerSecond = boundWithBurstKAOPerSecond ?? boundKAOPerSecond
             self.throttled = throttled
             self.retries = retries
             self.faultsInjected = faultsInjected

@@ -96,6 +96,15 @@ public final class SimulatedKMS: Sendable {
 
     public var counters: Counters { state.withLock { $0.counters } }
 
+    /// Tokens in a quota class's bucket now ("rsa", "ecc", "symmetric", …): the burst a client may
+    /// still take before throttling starts; infinite when the class has no quota.
+    public func quotaTokens(_ quotaClass: String) -> Double {
+        state.withLock { state in
+            guard let bucket = state.buckets[quotaClass], bucket.rate.isFinite else { return .infinity }
+            return Swift.min(bucket.rate, bucket.tokens + (Date().timeIntervalSince(started) - bucket.last) * bucket.rate)
+        }
+    }
+
     // MARK: Admin (the equivalent of ImportKeyMaterial: load an existing private key)
 
     /// Registers an existing private key; returns its key id. RSA keys get ENCRYPT_DECRYPT, EC
