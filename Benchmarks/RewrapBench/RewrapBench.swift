@@ -19,7 +19,7 @@ struct RewrapBench: AsyncParsableCommand {
           swift run -c release rewrap-bench --quick          # the same cases, one short repetition (< 1 min)
           swift run -c release rewrap-bench compare results/baseline.json results/<run>.json
         """,
-        subcommands: [Run.self, Compare.self, Allocations.self],
+        subcommands: [Run.self, Compare.self, Allocations.self, Render.self],
         defaultSubcommand: Run.self)
 }
 
@@ -304,9 +304,32 @@ enum AllocatorLauncher {
     }
 }
 
+struct Render: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write latest.md and the charts again from a report (after a change to the tables or charts).",
+        discussion: """
+        Example:
+          swift run -c release rewrap-bench render results/2026-11-29T1828Z-standard.json
+        """)
+
+    @Argument(help: "A report written by a run.")
+    var report: String
+
+    @Option(help: "Folder for latest.md and charts/ (default: the report's folder).")
+    var resultsDir: String?
+
+    func run() throws {
+        var loaded = try BenchReport.load(path: report)
+        loaded.targets = Targets.evaluate(loaded)
+        let folder = resultsDir ?? URL(fileURLWithPath: report).deletingLastPathComponent().path
+        let written = try ReportFiles.write(loaded, markdown: loaded.markdown(), to: folder, json: false)
+        print("wrote \(written.joined(separator: ", "))")
+    }
+}
+
 /// Writes a run's files into the results folder.
 enum ReportFiles {
-    static func write(_ report: BenchReport, markdown: String, to folder: String) throws -> [String] {
+    static func write(_ report: BenchReport, markdown: String, to folder: String, json writeJSON: Bool = true) throws -> [String] {
         let base = URL(fileURLWithPath: folder)
         let charts = base.appendingPathComponent("charts")
         try FileManager.default.createDirectory(at: charts, withIntermediateDirectories: true)
@@ -314,8 +337,11 @@ enum ReportFiles {
         let date = Array(report.date)
         let stamp = date.count >= 16 ? String(date[0..<10]) + "T" + String(date[11..<13]) + String(date[14..<16]) + "Z" : "run"
         let json = base.appendingPathComponent("\(stamp)-\(report.caseSet).json")
-        try report.encoded().write(to: json)
-        var written = [json.path]
+        var written: [String] = []
+        if writeJSON {
+            try report.encoded().write(to: json)
+            written.append(json.path)
+        }
         for chart in report.charts() {
             let url = charts.appendingPathComponent(chart.file)
             try Data(chart.svg.utf8).write(to: url)

@@ -30,6 +30,8 @@ struct SuitePlan {
     var replay: (files: [(name: String, manifest: TDFManifest)], keys: KeyRing)?
 
     static let kmsMaxInFlight = 64
+    /// KAOs rewrapped while allocations are counted (kms cases: each request once, they are not gated).
+    static let mallocCountKAOs = 512
 
     func clientAlgorithm(_ kind: String, kas: KeyAlgorithm) -> KeyAlgorithm? {
         switch kind {
@@ -232,7 +234,8 @@ final class Suite {
                     result.efficiencies.append(run.kaoPerSecond / ceiling)
                 }
                 // Allocation counts do not move between repetitions once warm: counted on the first.
-                if repetition == 1, let mallocs = await Measurement.mallocsPerKAO(engine: engine, workload: item.workload) {
+                if repetition == 1, let mallocs = await Measurement.mallocsPerKAO(
+                    engine: engine, workload: item.workload, kaos: kms == nil ? SuitePlan.mallocCountKAOs : 0) {
                     result.mallocs.append(mallocs)
                 }
                 result.correctness.add(await item.workload.check(engine: engine))

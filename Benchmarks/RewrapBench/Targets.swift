@@ -36,7 +36,9 @@ enum Targets {
         }
         for algorithm in [rsa, ec] {
             guard let realistic = cases[id("kms:realistic", algorithm, algorithm)], let bound = realistic.efficiency else { continue }
-            targets.append(.init(name: "kms: \(algorithm), realistic, batch 256: KAO/s ÷ min(quota + burst ÷ T, C ÷ mean latency)",
+            let withBurst = realistic.kaoPerSecond.median / max(realistic.kms?.boundWithBurstKAOPerSecond ?? 1, 1e-9)
+            targets.append(.init(name: "kms: \(algorithm), realistic, batch 256: KAO/s ÷ min(quota, C ÷ mean latency) "
+                                     + "(÷ the bound with the bucket's burst: \(BenchReport.number(withBurst)))",
                                  value: bound.median, goal: 0.9))
             if let stress = cases[id("kms:stress", algorithm, algorithm)] {
                 let ratio = stress.latency.p99Microseconds / max(realistic.latency.p99Microseconds, 1)

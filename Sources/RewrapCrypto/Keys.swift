@@ -1,4 +1,6 @@
 import COpenSSL
+import Dispatch
+import Foundation
 import Synchronization
 
 /// Serial numbers let per-thread context caches key on a key object without holding a
@@ -71,7 +73,17 @@ public final class PrivateKey: @unchecked Sendable {
 
     /// Runs one private operation so the lazily built Montgomery and blinding state exists
     /// before the key serves traffic (the first RSA op costs ~1 ms extra, openssl-perf.md §d).
+    ///
+    /// It runs on `KeyLoaderThread`, never on the caller's thread: OpenSSL gives the thread of an
+    /// RSA key's first private operation a lock-free blinding of its own and every other thread a
+    /// shared, locked one. With the loader as that owner, every serving thread takes the same path,
+    /// so workers cost the same and a run's allocation counts do not depend on which thread
+    /// happened to load the key.
     public func warmUp() {
+        KeyLoaderThread.shared.run { [self] in warmUpHere() }
+    }
+
+    private func warmUpHere() {
         let worker = CryptoWorker()
         switch algorithm {
         case .rsa:
@@ -421,5 +433,43 @@ final class CurveTemplates: @unchecked Sendable {
     func template(for curve: Curve) throws(CryptoError) -> OpaquePointer {
         guard let template = templates[curve] else { throw .openSSL("no template for \(curve)") }
         return template
+    }
+}
+
+/// A thread that only warms keys up (see `PrivateKey.warmUp`): it lives as long as the process,
+/// so no serving thread can ever be, or reuse the identity of, the owner of a key's blinding.
+final class KeyLoaderThread: @unchecked Sendable {
+    static let shared = KeyLoaderThread()
+
+    private let condition = NSCondition()
+    private var jobs: [@Sendable () -> Void] = []
+
+    private init() {
+        let thread = Thread { [unowned self] in self.serve() }
+        thread.name = "rewrap-key-loader"
+        thread.start()
+    }
+
+    /// Runs `job` on the loader thread and returns when it is done (a key's warm-up: about a millisecond).
+    func run(_ job: @escaping @Sendable () -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        condition.lock()
+        jobs.append {
+            job()
+            done.signal()
+        }
+        condition.signal()
+        condition.unlock()
+        done.wait()
+    }
+
+    private func serve() {
+        while true {
+            condition.lock()
+            while jobs.isEmpty { condition.wait() }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job()
+        }
     }
 }

@@ -70,6 +70,8 @@ public enum PrimitiveCeiling {
             switch primitive {
             case .rsaPrivateDecrypt(let bits):
                 key = try PrivateKey.generate(.rsa(bits: bits))
+                // As the engine's keys are: no measuring thread owns the key's RSA blinding.
+                key.warmUp()
                 let message = [UInt8](repeating: 0x42, count: 32)
                 let publicKey = key.publicKey
                 ciphertext = try withBytes(message) { (bytes) throws(CryptoError) in

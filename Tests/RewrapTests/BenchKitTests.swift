@@ -102,8 +102,11 @@ import Testing
         let comparison = Comparison(baseline: baseline, current: Self.report(mallocs: 7.0))
         #expect(comparison.regressions.map(\.metric) == ["mallocs/KAO"])
         #expect(comparison.table().contains("**REGRESSED**"))
-        // Within the tolerance (5 % + 0.5): passes.
-        #expect(Comparison(baseline: baseline, current: Self.report(mallocs: 6.7)).regressions.isEmpty)
+        // Within the tolerance (0.5 here): passes.
+        #expect(Comparison(baseline: baseline, current: Self.report(mallocs: 6.4)).regressions.isEmpty)
+        // On the real local EC path (~103 per KAO, almost all inside OpenSSL) one more still fails.
+        #expect(Comparison(baseline: Self.report(mallocs: 103.2), current: Self.report(mallocs: 104.2)).regressions.map(\.metric) == ["mallocs/KAO"])
+        #expect(Comparison(baseline: Self.report(mallocs: 103.2), current: Self.report(mallocs: 103.5)).regressions.isEmpty)
         // Fewer allocations is an improvement, not a failure.
         let fewer = Comparison(baseline: baseline, current: Self.report(mallocs: 4.0))
         #expect(fewer.regressions.isEmpty && fewer.rows.contains { $0.metric == "mallocs/KAO" && $0.verdict == .improved })
@@ -117,6 +120,12 @@ import Testing
         // The same drop from steady repetitions is a regression.
         let steady = Comparison(baseline: Self.report(efficiency: [0.76, 0.76, 0.76]), current: Self.report(efficiency: [0.63, 0.63, 0.63]))
         #expect(steady.regressions.map(\.metric) == ["efficiency"])
+        // Batch-1 cases get the wider floor: the same steady 17 % drop passes there.
+        var single = Self.report(efficiency: [0.76, 0.76, 0.76])
+        single.cases[0].id.batch = 1
+        var singleNow = Self.report(efficiency: [0.63, 0.63, 0.63])
+        singleNow.cases[0].id.batch = 1
+        #expect(Comparison(baseline: single, current: singleNow).regressions.isEmpty)
         // A drop smaller than the floor passes even with no spread at all.
         #expect(Comparison(baseline: Self.report(efficiency: [0.76]), current: Self.report(efficiency: [0.68])).regressions.isEmpty)
     }
