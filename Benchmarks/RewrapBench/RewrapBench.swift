@@ -94,13 +94,13 @@ struct Run: AsyncParsableCommand {
     var kaos: Int?
 
     @Option(name: .customLong("warm-up"), help: "Seconds of untimed warm-up before each case.")
-    var warmUp = 0.2
+    var warmUp = 0.15
 
     @Option(help: "Seconds each kms case is timed (the quota's token bucket needs time to show).")
     var kmsDuration = 1.0
 
     @Option(help: "Seconds of untimed warm-up before each kms case (drains the KMS's initial burst allowance).")
-    var kmsWarmUp = 0.5
+    var kmsWarmUp = 0.4
 
     @Option(help: "Repetitions of the whole suite; figures are medians over them.")
     var repetitions = 3
