@@ -8,15 +8,6 @@ public enum Statistics {
         let middle = sorted.count / 2
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
-
-    /// Nearest-rank percentile (p in 0…100): the smallest value with at least p % of the values
-    /// at or below it; 0 when empty.
-    public static func percentile(_ values: [Double], _ p: Double) -> Double {
-        guard !values.isEmpty else { return 0 }
-        let sorted = values.sorted()
-        let rank = Int((p / 100 * Double(sorted.count)).rounded(.up))
-        return sorted[max(0, min(sorted.count - 1, rank - 1))]
-    }
 }
 
 /// Request latencies in an HdrHistogram (1 µs to 60 s, 3 significant digits): fixed memory

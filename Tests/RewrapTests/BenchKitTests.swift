@@ -6,18 +6,6 @@ import Testing
 @Suite struct BenchKitTests {
     // MARK: Percentiles
 
-    @Test func nearestRankPercentiles() {
-        let values = (1...100).map(Double.init).shuffled()
-        #expect(Statistics.percentile(values, 50) == 50)
-        #expect(Statistics.percentile(values, 99) == 99)
-        #expect(Statistics.percentile(values, 99.9) == 100)
-        #expect(Statistics.percentile(values, 0) == 1)
-        #expect(Statistics.percentile([7], 99) == 7)
-        #expect(Statistics.percentile([], 50) == 0)
-        #expect(Statistics.percentile([1, 2, 3, 4], 50) == 2)
-        #expect(Statistics.percentile([1, 2, 3, 4], 51) == 3)
-    }
-
     @Test func medians() {
         #expect(Statistics.median([3, 1, 2]) == 2)
         #expect(Statistics.median([4, 1, 3, 2]) == 2.5)
