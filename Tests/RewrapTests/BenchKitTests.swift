@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 @testable import RewrapBenchKit
 
@@ -163,6 +166,34 @@ import Testing
         let comparison = Comparison(baseline: Self.report(), current: current)
         #expect(comparison.regressions.isEmpty)
         #expect(comparison.rows.contains { $0.verdict == .notRun } && comparison.rows.contains { $0.verdict == .new })
+    }
+
+    // MARK: Report rendering
+
+    @Test func reportRendersChartsAndTables() throws {
+        var report = Self.report()
+        // One more path and batch size, so every chart has two series and two points.
+        for (path, batch, rate) in [("cached-warm", 256, 24_800.0), ("local", 16, 19_000), ("cached-warm", 16, 18_700)] {
+            var other = report.cases[0]
+            other.id.path = path
+            other.id.batch = batch
+            other.kaoPerSecond = .init([rate])
+            report.cases.append(other)
+        }
+        report.targets = [.init(name: "mallocs per KAO", value: 103, goal: 8, atMost: true)]
+        let charts = report.charts()
+        #expect(charts.map(\.file) == ["throughput-ec-secp256r1.svg", "latency-cdf-ec-secp256r1.svg", "efficiency.svg"])
+        for chart in charts {
+            #expect(chart.svg.hasPrefix("<?xml"))
+            let parser = XMLParser(data: Data(chart.svg.utf8))
+            #expect(parser.parse(), "\(chart.file) is not well-formed XML")
+        }
+        // Throughput chart: a polyline per path, through the medians given.
+        #expect(charts[0].svg.components(separatedBy: "<polyline").count - 1 == 2)
+        let markdown = report.markdown()
+        for chart in charts { #expect(markdown.contains("](charts/\(chart.file))")) }
+        #expect(markdown.contains("| mallocs per KAO | 103 | ≤ 8.00 | **no** |"))
+        #expect(markdown.contains("| jemalloc | cached-warm | uniform | ec:secp256r1 | ec:secp256r1 | 16 | 2 | 18700 |"))
     }
 
     // MARK: Helpers
