@@ -15,8 +15,10 @@ struct Compare: ParsableCommand {
                                repetition spreads added, whichever is larger
           scaling              all cores ÷ 1 thread, the same rule with --scaling-floor (same core count only)
           wrong DEKs           = 0
-          unexpected outcomes  = baseline, and bad KAOs refused in the same proportion (not on kms paths,
+          unexpected outcomes  = baseline: good KAOs refused or bad ones permitted (not on kms paths,
                                whose injected faults refuse good KAOs by design)
+          bad KAOs refused     the same share of the checked KAOs as in the baseline (the workloads
+                               are generated the same way every run)
         KAO/s, latency, CPU per KAO, the kms bound ratio and path ratios are reported, never gated.
         Cases in only one of the runs are listed, not gated (a --quick run is a subset in time, not in cases).
 

@@ -80,25 +80,6 @@ enum Measurement {
             return (all, kaos)
         }
     }
-
-    /// Allocations per KAO while the workload's requests are rewrapped round-robin, one at a time,
-    /// after the timed run has warmed every cache, until at least `kaos` KAOs (and every request
-    /// once): enough that periodic work inside OpenSSL (RSA blinding refreshes) averages out to
-    /// well under one allocation per KAO. nil when the counter is not in the process.
-    static func mallocsPerKAO(engine: RewrapEngine, workload: Workload, kaos target: Int) async -> Double? {
-        guard AllocationCounter.isActive else { return nil }
-        var kaos = 0
-        var index = 0
-        AllocationCounter.start()
-        while kaos < target || index < workload.requests.count {
-            let request = index % workload.requests.count
-            _ = try? await engine.rewrap(workload.requests[request])
-            kaos += workload.entries[request].count
-            index += 1
-        }
-        let count = AllocationCounter.stop()
-        return Double(count) / Double(max(kaos, 1))
-    }
 }
 
 /// Counts every allocation call through the interposer in CAllocationCounter, which defines

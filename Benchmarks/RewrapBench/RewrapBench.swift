@@ -43,8 +43,8 @@ struct Run: AsyncParsableCommand {
         --replay rewraps the KAOs of real .tdf files instead.
 
         Per case: KAO/s and requests/s, latency p50/p90/p99/p99.9/max (HdrHistogram), CPU µs per
-        KAO, mallocs per KAO (counted by a malloc interposer while every request of the workload is
-        rewrapped once), peak RSS, cache and KMS counters, and a correctness pass (good KAOs open to
+        KAO, mallocs per KAO (counted by a malloc interposer while the workload's requests are
+        rewrapped one at a time, 512 KAOs at least), peak RSS, cache and KMS counters, and a correctness pass (good KAOs open to
         their DEK, bad ones are refused). Efficiency = KAO/s ÷ ceiling (same repetition, same
         threads); scaling = all cores ÷ 1 thread. Figures are medians over the repetitions.
 

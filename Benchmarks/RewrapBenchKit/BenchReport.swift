@@ -247,7 +247,8 @@ public struct BenchReport: Codable, Sendable, Equatable {
         /// (user + system) CPU seconds of the whole process ÷ KAOs, in the timed run.
         public var cpuMicrosecondsPerKAO: Sample
         /// Allocations (malloc, calloc, realloc, posix_memalign, …) counted by the interposer while the
-        /// workload's requests are rewrapped once each, ÷ KAOs; nil when the interposer is not active.
+        /// workload's requests are rewrapped one at a time (at least 512 KAOs, on the first repetition), ÷ KAOs;
+        /// nil when the counter is not active.
         public var mallocsPerKAO: Sample?
         /// Of those, the crypto steps' own (OpenSSL as the engine calls it, each step counted alone by
         /// `rewrap-bench allocations`); the rest is the engine's. Uniform workloads only.

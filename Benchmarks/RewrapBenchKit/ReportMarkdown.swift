@@ -47,7 +47,7 @@ extension BenchReport {
             lines.append("## Engine cases")
             lines.append("")
             lines.append("Latency is per request (µs). CPU is the whole process's user + system time per KAO. Mallocs are counted "
-                + "while every request of the workload is rewrapped once; in brackets, the crypto steps' share (OpenSSL, counted step by step "
+                + "while the workload's requests are rewrapped one at a time (512 KAOs at least); in brackets, the crypto steps' share (OpenSSL, counted step by step "
                 + "by `rewrap-bench allocations`), the rest being the engine's own. Correctness: good KAOs rewrapped to their DEK / "
                 + "bad KAOs refused / wrong DEKs / unexpected outcomes.")
             lines.append("")

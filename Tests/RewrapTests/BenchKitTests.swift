@@ -139,6 +139,17 @@ import Testing
         var accepted = Self.report()
         accepted.cases[0].correctness.unexpectedOutcomes = 1  // a bad KAO permitted
         #expect(Comparison(baseline: Self.report(), current: accepted).regressions.map(\.metric) == ["unexpected outcomes"])
+        // Bad KAOs: the same share refused, over any number of checked KAOs.
+        var withBad = Self.report()
+        withBad.cases[0].correctness.refusedAsExpected = 150
+        withBad.cases[0].correctness.kaos = 1500
+        var fewerChecks = withBad
+        fewerChecks.cases[0].correctness.refusedAsExpected = 50
+        fewerChecks.cases[0].correctness.kaos = 500
+        #expect(Comparison(baseline: withBad, current: fewerChecks).regressions.isEmpty)
+        var oneLess = fewerChecks
+        oneLess.cases[0].correctness.refusedAsExpected = 49
+        #expect(Comparison(baseline: withBad, current: oneLess).regressions.map(\.metric) == ["bad KAOs refused (share)"])
         // A KMS path's fault-refused KAOs are reported, not gated; a wrong DEK still is.
         var kms = Self.report()
         kms.cases[0].kms = .init(profile: "stress", concurrency: 64, meanLatencyMilliseconds: 13, boundKAOPerSecond: 1000,
