@@ -3,7 +3,7 @@ import RewrapEngine
 import RewrapKeyManagement
 
 /// Where the engine gets its KAS key from, one per benchmark path.
-enum BenchPath: String, CaseIterable, Codable {
+enum BenchPath: String {
     /// Keys parsed at start from a keyring (OpenTDF's legacy keyring mode).
     case local
     /// The key registry (SQLite), root-wrapped keys, parsed-key cache already warm.
@@ -14,16 +14,6 @@ enum BenchPath: String, CaseIterable, Codable {
     case uncached
     /// The key in the simulated KMS over HTTP: every unwrap is a remote call.
     case kms
-
-    var description: String {
-        switch self {
-        case .local: return "local"
-        case .cachedWarm: return "cached-reference (warm)"
-        case .cachedCold: return "cached-reference (cold)"
-        case .uncached: return "uncached-reference"
-        case .kms: return "kms"
-        }
-    }
 }
 
 /// The same KAS keys behind every path: in a keyring, and root-wrapped in a registry database.

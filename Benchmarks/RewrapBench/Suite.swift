@@ -198,7 +198,7 @@ final class Suite {
             }
             for (index, item) in cases.enumerated() {
                 progress.step("rep \(repetition)/\(plan.repetitions)  \(item.id)")
-                let kms = item.kmsProfile.flatMap { profile in item.kas.flatMap { kmsPaths["\($0) \(profile)"] } }
+                let kms = kmsPath(for: item)
                 var configuration = RewrapConfiguration()
                 configuration.maxConcurrency = item.threads
                 let source: any KeySource = kms?.source ?? keys.source(item.path)
@@ -273,7 +273,7 @@ final class Suite {
         for (item, result) in zip(cases, results) {
             var latency = LatencyRecorder()
             for run in result.runs { latency.add(run.latency) }
-            let kms = item.kmsProfile.flatMap { profile in item.kas.flatMap { kmsPaths["\($0) \(profile)"] } }
+            let kms = kmsPath(for: item)
             report.cases.append(.init(
                 id: item.id, threads: item.threads, streams: item.streams,
                 kaoPerSecond: .init(result.runs.map(\.kaoPerSecond)), requestsPerSecond: .init(result.runs.map(\.requestsPerSecond)),
@@ -311,6 +311,12 @@ final class Suite {
                       threads: plan.threadsLabel(threads)),
             path: path, kmsProfile: profile, kas: kas, workload: workload, threads: threads,
             streams: workload.batch == 1 ? threads : 1)
+    }
+
+    /// The simulated KMS behind a kms case; nil for every other path.
+    private func kmsPath(for item: PlannedCase) -> KMSPath? {
+        guard let profile = item.kmsProfile, let kas = item.kas else { return nil }
+        return kmsPaths["\(kas) \(profile)"]
     }
 
     private func kmsConcurrency(_ item: PlannedCase) -> Int {
