@@ -153,6 +153,7 @@ extension KeyResolution: Equatable {
 /// A shared counter closures can capture.
 final class Counter: Sendable {
     private let count = Atomic<Int>(0)
-    func increment() { count.wrappingAdd(1, ordering: .relaxed) }
+    @discardableResult
+    func increment() -> Int { count.wrappingAdd(1, ordering: .relaxed).newValue }
     var value: Int { count.load(ordering: .relaxed) }
 }

@@ -173,24 +173,55 @@ struct MixedSource: KeySource {
     }
 }
 
-/// Counts resolutions of the local key, and notes the count when the remote call starts.
+/// Counts resolutions of the local key and holds local KAOs from the `gateAfter`-th on until the
+/// remote call has started (at most `patience`). An engine that issued remote calls only after
+/// its local work would leave them waiting out the patience, so the test does not hang on timing:
+/// a correct engine releases them at once however loaded the machine is.
 final class OverlapProbe: KeySource, @unchecked Sendable {
     let local: KASKey
     let remote: FakeRemoteKey
     let localResolves = Counter()
-    init(local: KASKey, remote: FakeRemoteKey) {
+    private let gateAfter: Int
+    private let patience: TimeInterval
+    private let condition = NSCondition()
+    private var remoteStarted = false
+    private var gaveUp = false
+
+    init(local: KASKey, remote: FakeRemoteKey, gateAfter: Int, patience: TimeInterval = 20) {
         self.local = local
         self.remote = remote
+        self.gateAfter = gateAfter
+        self.patience = patience
+        remote.onCall = { [weak self] in self?.remoteCallStarted() ?? -1 }
     }
+
+    /// True when some local KAO waited out the patience for the remote call.
+    var remoteCallWasLate: Bool { condition.withLock { gaveUp } }
+
     func resolve(kid: String) -> KeyResolution? {
-        if kid == local.kid {
-            localResolves.increment()
-            return .local(local)
-        }
-        remote.onCall = { [localResolves] in localResolves.value }
-        return .remote(remote)
+        guard kid == local.kid else { return .remote(remote) }
+        if localResolves.increment() > gateAfter { waitForRemoteCall() }
+        return .local(local)
     }
+
     func legacyKeys() -> [KASKey] { [] }
+
+    private func remoteCallStarted() -> Int {
+        condition.withLock {
+            remoteStarted = true
+            condition.broadcast()
+        }
+        return localResolves.value
+    }
+
+    private func waitForRemoteCall() {
+        let deadline = Date(timeIntervalSinceNow: patience)
+        condition.withLock {
+            while !remoteStarted && !gaveUp {
+                if !condition.wait(until: deadline) { gaveUp = true }
+            }
+        }
+    }
 }
 
 @Suite struct RemoteOverlapTests {
@@ -200,7 +231,7 @@ final class OverlapProbe: KeySource, @unchecked Sendable {
         let remoteKey = Fixtures.privateKey("kas-secp256r1")
         let remote = FakeRemoteKey(kid: "kms", key: remoteKey, delay: .milliseconds(50))
         let localKey = Fixtures.privateKey("kas-rsa2048")
-        let probe = OverlapProbe(local: KASKey(kid: "local", privateKey: localKey), remote: remote)
+        let probe = OverlapProbe(local: KASKey(kid: "local", privateKey: localKey), remote: remote, gateAfter: 8)
         let writer = TDFWriter()
         var kaos = [try writer.keyAccess(dek: TDFWriter.makeDEK(), policyBase64: Fixtures.vectors.policy,
                                          kas: .init(kid: "kms", key: remoteKey.publicKey))]
@@ -211,6 +242,7 @@ final class OverlapProbe: KeySource, @unchecked Sendable {
         let client = Fixtures.privateKey("client-secp256r1")
         let response = try await engine(probe) { $0.maxConcurrency = 2 }.rewrap(makeRequest(client: try client.publicKey.pem(), kaos: kaos))
         #expect(response.responses[0].results.allSatisfy { $0.status == "permit" })
+        #expect(!probe.remoteCallWasLate, "local KAOs waited for a remote call that never started")
         let seen = try #require(remote.localResolvesAtFirstCall)
         #expect(seen < 64, "the remote call began after \(seen) of 64 local KAOs")
     }
