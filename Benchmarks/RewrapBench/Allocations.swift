@@ -61,7 +61,7 @@ struct AllocationBreakdown {
                             try worker.ecdh(key, peerPoint: point, into: slice(512..<(512 + curve.coordinateByteCount)))
                         })
                     }
-                    unwrap.append(try count("KAS: HKDF-SHA256 (two HMAC inits)") {
+                    unwrap.append(try count("KAS: HKDF-SHA256 (two HMACs)") {
                         try worker.hkdfSHA256(inputKeyMaterial: secret, salt: secret, into: slice(512..<544))
                     })
                     unwrap.append(try count("KAS: AES-256-GCM open of the wrapped DEK") {

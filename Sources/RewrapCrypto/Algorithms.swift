@@ -8,18 +8,15 @@ final class Algorithms: @unchecked Sendable {
     static let shared = Algorithms()
 
     let aes256GCM: OpaquePointer
-    let hmac: OpaquePointer
     let sha256: OpaquePointer
     let sha1: OpaquePointer
 
     private init() {
         guard let gcm = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil),
-              let mac = EVP_MAC_fetch(nil, "HMAC", nil),
               let sha256 = EVP_MD_fetch(nil, "SHA2-256", nil),
               let sha1 = EVP_MD_fetch(nil, "SHA1", nil)
-        else { fatalError("OpenSSL default provider is missing AES-256-GCM, HMAC, SHA-256 or SHA-1") }
+        else { fatalError("OpenSSL default provider is missing AES-256-GCM, SHA-256 or SHA-1") }
         self.aes256GCM = gcm
-        self.hmac = mac
         self.sha256 = sha256
         self.sha1 = sha1
     }

@@ -6,7 +6,6 @@ import COpenSSL
 /// thread uses its own (the engine's worker pool hands them out). All inputs and outputs are
 /// caller buffers passed through as pointers.
 public final class CryptoWorker {
-    private let mac: OpaquePointer      // EVP_MAC_CTX, HMAC with SHA-256 set once
     private let gcmOpen: OpaquePointer  // EVP_CIPHER_CTX, AES-256-GCM decrypt, cipher set once
     private let gcmSeal: OpaquePointer  // EVP_CIPHER_CTX, AES-256-GCM encrypt, cipher set once
     private var decryptContexts: [UInt64: OpaquePointer] = [:]
@@ -16,31 +15,29 @@ public final class CryptoWorker {
     /// RSA decrypt output lands here first (OpenSSL wants a modulus-sized buffer), then only
     /// the plaintext is copied out; wiped after every use.
     private let rsaScratch = SecureBytes(count: 1024)
-    /// HKDF pseudo-random key.
-    private let prk = SecureBytes(count: 32)
+    /// HMAC-SHA256 state: the SHA-256 context, the padded key block, the inner hash, the HKDF
+    /// pseudo-random key and counter byte. Every byte is key-derived, so all of it is wiped
+    /// after each use.
+    private let hmacState = SecureBytes(count: CryptoWorker.hmacStateByteCount)
+    private static let sha256ContextByteCount = (shim_sha256_context_size() + 15) & ~15
+    private static let hmacStateByteCount = sha256ContextByteCount + 64 + 32 + 32 + 16
+    /// Per-curve point arithmetic for the ECDH hot path.
+    private var pointArithmetic: [Curve: PointArithmetic] = [:]
     private static let maxCachedContexts = 128
 
     public init() {
         let algorithms = Algorithms.shared
-        guard let macCtx = EVP_MAC_CTX_new(algorithms.hmac),
-              let open = EVP_CIPHER_CTX_new(),
+        guard let open = EVP_CIPHER_CTX_new(),
               let seal = EVP_CIPHER_CTX_new()
         else { fatalError("OpenSSL could not allocate a context") }
-        var params = [
-            OSSL_PARAM_construct_utf8_string(CStrings.digest, CStrings.sha256, 0),
-            OSSL_PARAM_construct_end(),
-        ]
-        guard EVP_MAC_CTX_set_params(macCtx, &params) == 1,
-              EVP_DecryptInit_ex2(open, algorithms.aes256GCM, nil, nil, nil) == 1,
+        guard EVP_DecryptInit_ex2(open, algorithms.aes256GCM, nil, nil, nil) == 1,
               EVP_EncryptInit_ex2(seal, algorithms.aes256GCM, nil, nil, nil) == 1
-        else { fatalError("OpenSSL could not set up HMAC-SHA256 / AES-256-GCM") }
-        mac = macCtx
+        else { fatalError("OpenSSL could not set up AES-256-GCM") }
         gcmOpen = open
         gcmSeal = seal
     }
 
     deinit {
-        EVP_MAC_CTX_free(mac)
         EVP_CIPHER_CTX_free(gcmOpen)
         EVP_CIPHER_CTX_free(gcmSeal)
         for ctx in decryptContexts.values { EVP_PKEY_CTX_free(ctx) }
@@ -129,15 +126,27 @@ public final class CryptoWorker {
         try derive(key, peer: peer.pkey, curve: curve, into: output)
     }
 
-    /// ECDH with a peer given as an encoded SEC1 point on the key's curve (the hot path of an
-    /// `ec-wrapped` KAO): decode with the fast template copy, derive, release.
+    /// ECDH with a peer given as an encoded SEC1 point on the key's curve: the hot path of an
+    /// `ec-wrapped` KAO. It is OpenSSL's own ECDH (`ossl_ecdh_simple_compute_key`: Z = x(d · P))
+    /// on this thread's reused group, points and BN_CTX, so it allocates 3 times (inside the
+    /// scalar multiplication) where building a peer `EVP_PKEY` and deriving through EVP takes 86.
+    /// `EC_POINT_oct2point` rejects points off the curve; the identity is refused; the NIST
+    /// curves have cofactor 1, so no small-subgroup check is needed.
     public func ecdh(
         _ key: PrivateKey, peerPoint: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
     ) throws(CryptoError) {
-        guard case .ec(let curve) = key.algorithm else { throw .invalidPoint }
-        let peer = try decodePoint(peerPoint, template: key.pkey, curve: curve)
-        defer { EVP_PKEY_free(peer) }
-        try derive(key, peer: peer, curve: curve, into: output)
+        guard case .ec(let curve) = key.algorithm, let scalar = key.ecScalar else { throw .invalidPoint }
+        guard output.count == curve.coordinateByteCount else { throw .invalidLength("ECDH output") }
+        try checkPointEncoding(peerPoint, curve: curve)
+        let arithmetic = try self.arithmetic(for: curve)
+        try arithmetic.sharedSecret(scalar: scalar, peerPoint: peerPoint, into: output)
+    }
+
+    private func arithmetic(for curve: Curve) throws(CryptoError) -> PointArithmetic {
+        if let existing = pointArithmetic[curve] { return existing }
+        let made = try PointArithmetic(curve: curve)
+        pointArithmetic[curve] = made
+        return made
     }
 
     private func derive(_ key: PrivateKey, peer: OpaquePointer, curve: Curve, into output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
@@ -163,32 +172,61 @@ public final class CryptoWorker {
         key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
     ) throws(CryptoError) {
         guard output.count == 32 else { throw .invalidLength("HMAC-SHA256 output") }
-        var length = 0
-        let ok = EVP_MAC_init(mac, key.baseAddress?.assumingMemoryBound(to: UInt8.self), key.count, nil) == 1
-            && EVP_MAC_update(mac, message.baseAddress?.assumingMemoryBound(to: UInt8.self), message.count) == 1
-            && EVP_MAC_final(mac, output.baseAddress!.assumingMemoryBound(to: UInt8.self), &length, 32) == 1
-        guard ok, length == 32 else { throw CryptoError.openSSLFailure("HMAC-SHA256") }
+        defer { hmacState.wipe() }
+        hmac(key: key, message, UnsafeRawBufferPointer(start: nil, count: 0), into: output.baseAddress!)
     }
 
-    /// HKDF-SHA256 (RFC 5869) with L ≤ 32: one extract and one expand block, done by hand on the
-    /// reused HMAC context (OpenSSL 3.0's EVP_KDF refetches HMAC and SHA-256 per call).
+    /// HKDF-SHA256 (RFC 5869) with L ≤ 32: one extract and one expand block.
     public func hkdfSHA256(
         inputKeyMaterial ikm: UnsafeRawBufferPointer, salt: UnsafeRawBufferPointer,
         info: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
         into output: UnsafeMutableRawBufferPointer
     ) throws(CryptoError) {
         guard output.count > 0, output.count <= 32 else { throw .invalidLength("HKDF output (1…32 bytes)") }
-        let prkBuffer = prk.slice(0..<32)
-        defer { prk.wipe() }
-        try hmacSHA256(key: salt, message: ikm, into: prkBuffer)
-        var counter: UInt8 = 1
-        var length = 0
-        let ok = EVP_MAC_init(mac, prk.base.assumingMemoryBound(to: UInt8.self), 32, nil) == 1
-            && EVP_MAC_update(mac, info.baseAddress?.assumingMemoryBound(to: UInt8.self), info.count) == 1
-            && EVP_MAC_update(mac, &counter, 1) == 1
-            && EVP_MAC_final(mac, prk.base.assumingMemoryBound(to: UInt8.self), &length, 32) == 1
-        guard ok else { throw CryptoError.openSSLFailure("HKDF expand") }
-        output.baseAddress!.copyMemory(from: prk.base, byteCount: output.count)
+        defer { hmacState.wipe() }
+        let prkOffset = Self.sha256ContextByteCount + 64 + 32
+        let prk = hmacState.base + prkOffset
+        let counter = hmacState.base + prkOffset + 32
+        hmac(key: salt, ikm, UnsafeRawBufferPointer(start: nil, count: 0), into: prk)
+        // T(1) = HMAC(PRK, info ‖ 0x01); the PRK is the key, so it is padded into the key block
+        // before the output overwrites it.
+        counter.storeBytes(of: 1, as: UInt8.self)
+        hmac(key: UnsafeRawBufferPointer(start: prk, count: 32), info, UnsafeRawBufferPointer(start: counter, count: 1), into: prk)
+        output.baseAddress!.copyMemory(from: prk, byteCount: output.count)
+    }
+
+    /// RFC 2104 over this worker's SHA-256 context: H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m1 ‖ m2)).
+    /// Writes 32 bytes to `output`; the caller wipes `hmacState`.
+    private func hmac(
+        key: UnsafeRawBufferPointer, _ m1: UnsafeRawBufferPointer, _ m2: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer
+    ) {
+        let context = hmacState.base
+        let block = (hmacState.base + Self.sha256ContextByteCount).assumingMemoryBound(to: UInt8.self)
+        let inner = hmacState.base + Self.sha256ContextByteCount + 64
+        block.initialize(repeating: 0, count: 64)
+        if key.count > 64 {
+            sha256(key, into: UnsafeMutableRawPointer(block))
+        } else if key.count > 0 {
+            UnsafeMutableRawPointer(block).copyMemory(from: key.baseAddress!, byteCount: key.count)
+        }
+        for i in 0..<64 { block[i] ^= 0x36 }
+        shim_sha256_init(context)
+        shim_sha256_update(context, block, 64)
+        if m1.count > 0 { shim_sha256_update(context, m1.baseAddress, m1.count) }
+        if m2.count > 0 { shim_sha256_update(context, m2.baseAddress, m2.count) }
+        shim_sha256_final(inner.assumingMemoryBound(to: UInt8.self), context)
+        for i in 0..<64 { block[i] ^= 0x36 ^ 0x5c }
+        shim_sha256_init(context)
+        shim_sha256_update(context, block, 64)
+        shim_sha256_update(context, inner, 32)
+        shim_sha256_final(output.assumingMemoryBound(to: UInt8.self), context)
+    }
+
+    private func sha256(_ data: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer) {
+        let context = hmacState.base
+        shim_sha256_init(context)
+        shim_sha256_update(context, data.baseAddress, data.count)
+        shim_sha256_final(output.assumingMemoryBound(to: UInt8.self), context)
     }
 
     // MARK: AES-256-GCM, layout nonce(12) ‖ ciphertext ‖ tag(16), no AAD

@@ -1,3 +1,5 @@
+import COpenSSL
+
 /// The NIST curves OpenTDF uses for EC KAS keys and EC session keys.
 public enum Curve: String, Sendable, CaseIterable, Hashable {
     case p256 = "ec:secp256r1"
@@ -22,6 +24,15 @@ public enum Curve: String, Sendable, CaseIterable, Hashable {
         case .p256: return "P-256"
         case .p384: return "P-384"
         case .p521: return "P-521"
+        }
+    }
+
+    /// OpenSSL's curve identifier, for `EC_GROUP_new_by_curve_name`.
+    var nid: Int32 {
+        switch self {
+        case .p256: return NID_X9_62_prime256v1
+        case .p384: return NID_secp384r1
+        case .p521: return NID_secp521r1
         }
     }
 

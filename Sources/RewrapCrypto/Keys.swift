@@ -20,10 +20,14 @@ public final class PrivateKey: @unchecked Sendable {
     let pkey: OpaquePointer
     let serial: UInt64
     public let algorithm: KeyAlgorithm
+    /// EC keys: the private scalar as a constant-time BIGNUM, for the allocation-free ECDH of
+    /// `CryptoWorker.ecdh(_:peerPoint:into:)`; cleared when the key goes.
+    let ecScalar: OpaquePointer?
 
     init(taking pkey: OpaquePointer) throws(CryptoError) {
         do {
             self.algorithm = try classify(pkey)
+            self.ecScalar = try Self.exportScalar(pkey, algorithm: algorithm)
         } catch {
             EVP_PKEY_free(pkey)
             throw error
@@ -32,7 +36,21 @@ public final class PrivateKey: @unchecked Sendable {
         self.serial = nextSerial()
     }
 
-    deinit { EVP_PKEY_free(pkey) }
+    deinit {
+        BN_clear_free(ecScalar)
+        EVP_PKEY_free(pkey)
+    }
+
+    private static func exportScalar(_ pkey: OpaquePointer, algorithm: KeyAlgorithm) throws(CryptoError) -> OpaquePointer? {
+        guard case .ec = algorithm else { return nil }
+        var scalar: OpaquePointer?
+        guard EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &scalar) == 1, let scalar else {
+            CryptoError.clearQueue()
+            throw .invalidKey("EC private key without a private scalar")
+        }
+        BN_set_flags(scalar, BN_FLG_CONSTTIME)
+        return scalar
+    }
 
     /// Parses a PEM private key: PKCS#8 `PRIVATE KEY` for every algorithm, or PKCS#1
     /// `RSA PRIVATE KEY` for RSA (OpenTDF accepts exactly these, spec §2.1, §2.2).
@@ -398,13 +416,7 @@ func bioContents<R>(_ bio: OpaquePointer, _ body: (UnsafeRawBufferPointer) -> R)
 /// rejects off-curve points; lengths are checked first so a point of another curve never
 /// reaches OpenSSL. This is the fast parse of openssl-perf.md §b (copy_parameters + set1).
 func decodePoint(_ point: UnsafeRawBufferPointer, template: OpaquePointer, curve: Curve) throws(CryptoError) -> OpaquePointer {
-    guard let first = point.first else { throw .invalidPoint }
-    switch (first, point.count) {
-    case (4, curve.uncompressedPointByteCount), (2, curve.compressedPointByteCount), (3, curve.compressedPointByteCount):
-        break
-    default:
-        throw .invalidPoint
-    }
+    try checkPointEncoding(point, curve: curve)
     guard let peer = EVP_PKEY_new() else { throw .openSSL("EVP_PKEY_new") }
     guard EVP_PKEY_copy_parameters(peer, template) == 1,
           EVP_PKEY_set1_encoded_public_key(
@@ -415,6 +427,18 @@ func decodePoint(_ point: UnsafeRawBufferPointer, template: OpaquePointer, curve
         throw .invalidPoint
     }
     return peer
+}
+
+/// Accepts only an uncompressed or compressed SEC1 point of `curve`'s size (no identity, no
+/// hybrid form), before OpenSSL sees it.
+func checkPointEncoding(_ point: UnsafeRawBufferPointer, curve: Curve) throws(CryptoError) {
+    guard let first = point.first else { throw .invalidPoint }
+    switch (first, point.count) {
+    case (4, curve.uncompressedPointByteCount), (2, curve.compressedPointByteCount), (3, curve.compressedPointByteCount):
+        return
+    default:
+        throw .invalidPoint
+    }
 }
 
 /// One parameters-only key per curve, the template every decoded point copies its group from.

@@ -145,19 +145,31 @@ import Testing
             let identity: [UInt8] = [0x00]
             let xOnlyGarbage = [UInt8(0x02)] + [UInt8](repeating: 0xFF, count: curve.coordinateByteCount)  // x ≥ p
             let otherCurve = try PrivateKey.generate(.ec(curve == .p256 ? .p384 : .p256)).publicKey.ecPoint()
-            for (name, bad) in [("off-curve", offCurve), ("identity", identity), ("x ≥ p", xOnlyGarbage), ("other curve", otherCurve), ("empty", [])] {
-                #expect(throws: CryptoError.invalidPoint, "\(curve) \(name)") {
-                    try withBytes(bad) { (p) throws(CryptoError) in _ = try PublicKey(ecPoint: p, curve: curve) }
-                }
-            }
-            // And on the ECDH hot path.
+            var hybrid = valid
+            hybrid[0] = 0x06 | (valid.last! & 1)  // SEC1 hybrid form: valid for OpenSSL, not for OpenTDF
             let kas = try PrivateKey.generate(.ec(curve))
-            var out = [UInt8](repeating: 0, count: curve.coordinateByteCount)
             let worker = CryptoWorker()
-            let failed = offCurve.withUnsafeBytes { p in out.withUnsafeMutableBytes { o in
-                (try? worker.ecdh(kas, peerPoint: p, into: o)) == nil
-            } }
-            #expect(failed)
+            let bad = [("off-curve", offCurve), ("identity", identity), ("x ≥ p", xOnlyGarbage),
+                       ("other curve", otherCurve), ("empty", []), ("hybrid", hybrid)]
+            for (name, point) in bad {
+                #expect(throws: CryptoError.invalidPoint, "\(curve) \(name)") {
+                    try withBytes(point) { (p) throws(CryptoError) in _ = try PublicKey(ecPoint: p, curve: curve) }
+                }
+                // And on the ECDH hot path, which must leave no secret behind in its output.
+                let out = SecureBytes(count: curve.coordinateByteCount)
+                #expect(throws: CryptoError.invalidPoint, "ECDH \(curve) \(name)") {
+                    try withBytes(point) { (p) throws(CryptoError) in try worker.ecdh(kas, peerPoint: p, into: out.slice(0..<out.count)) }
+                }
+                #expect(out.copyBytes().allSatisfy { $0 == 0 })
+            }
+            // The worker still works after refusing them.
+            let out = SecureBytes(count: curve.coordinateByteCount), expected = SecureBytes(count: curve.coordinateByteCount)
+            let peer = try PrivateKey.generate(.ec(curve))
+            try withBytes(try peer.publicKey.ecPoint()) { (p) throws(CryptoError) in
+                try worker.ecdh(kas, peerPoint: p, into: out.slice(0..<out.count))
+            }
+            try worker.ecdh(kas, peer: peer.publicKey, into: expected.slice(0..<expected.count))
+            #expect(out.copyBytes() == expected.copyBytes())
         }
     }
 
