@@ -46,9 +46,13 @@ public final class KeyCache<Value: Sendable>: Sendable {
 
     public let limits: Limits
     private let state = Mutex(State())
+    /// Monotonic nanoseconds; tests pass a clock they move by hand, so TTLs are checked without
+    /// sleeping.
+    public let clock: @Sendable () -> UInt64
 
-    public init(limits: Limits = Limits()) {
+    public init(limits: Limits = Limits(), clock: @escaping @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }) {
         self.limits = limits
+        self.clock = clock
     }
 
     public var counters: Counters { state.withLock { $0.counters } }
@@ -56,12 +60,10 @@ public final class KeyCache<Value: Sendable>: Sendable {
 
     public func resetCounters() { state.withLock { $0.counters = Counters() } }
 
-    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-
-    private static func deadline(_ duration: Duration?) -> UInt64? {
+    private func deadline(_ duration: Duration?) -> UInt64? {
         guard let duration else { return nil }
         let (seconds, attoseconds) = duration.components
-        return now() + UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        return clock() + UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
     }
 
     /// The cached value for `kid`, loading it with `load` on a miss (once, however many
@@ -69,7 +71,7 @@ public final class KeyCache<Value: Sendable>: Sendable {
     public func value(
         for kid: String, load: () throws(RegistryError) -> Loaded
     ) throws(RegistryError) -> Value? {
-        let now = Self.now()
+        let now = clock()
         let step: Step = state.withLock { state in
             state.clock += 1
             switch state.entries[kid] {
@@ -127,11 +129,11 @@ public final class KeyCache<Value: Sendable>: Sendable {
             case .success(let loaded?) where limits.ttl.map({ $0 > .zero }) ?? true:
                 state.clock += 1
                 state.entries[kid] = .ready(loaded.value, bytes: loaded.bytes,
-                                            expires: Self.deadline(limits.ttl), lastUsed: state.clock)
+                                            expires: deadline(limits.ttl), lastUsed: state.clock)
                 state.bytes += loaded.bytes
                 evict(&state)
             case .success(nil):
-                state.entries[kid] = .absent(expires: Self.deadline(limits.negativeTTL) ?? 0)
+                state.entries[kid] = .absent(expires: deadline(limits.negativeTTL) ?? 0)
                 evict(&state)
             default:
                 state.entries[kid] = nil  // TTL 0 disables caching; failures are not cached
@@ -169,7 +171,7 @@ public final class KeyCache<Value: Sendable>: Sendable {
 
     /// Whether `kid` has a live entry (ready and unexpired, or loading).
     public func contains(_ kid: String) -> Bool {
-        let now = Self.now()
+        let now = clock()
         return state.withLock { state in
             switch state.entries[kid] {
             case .ready(_, _, let expires, _)?: return expires.map { now < $0 } ?? true
@@ -186,7 +188,7 @@ public final class KeyCache<Value: Sendable>: Sendable {
             if let old = state.entries[kid] { Self.forget(old, bytes: &state.bytes) }
             state.clock += 1
             state.generation += 1
-            state.entries[kid] = .ready(value, bytes: bytes, expires: Self.deadline(limits.ttl), lastUsed: state.clock)
+            state.entries[kid] = .ready(value, bytes: bytes, expires: deadline(limits.ttl), lastUsed: state.clock)
             state.bytes += bytes
             evict(&state)
         }

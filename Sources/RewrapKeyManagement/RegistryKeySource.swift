@@ -17,7 +17,7 @@ public final class RegistryKeySource: KeySource {
         self.store = store
         self.managers = managers
         self.cache = cache
-        self.legacyCache = cache.map { cache in KeyCache<[String]>(limits: cache.limits) }
+        self.legacyCache = cache.map { cache in KeyCache<[String]>(limits: cache.limits, clock: cache.clock) }
         // This process's own changes take effect at once; other processes' after the TTL.
         store.onChange { [weak cache, weak legacyCache] kids in
             for kid in kids { cache?.invalidate(kid) }

@@ -44,7 +44,8 @@ import Testing
     @Test func ttlExpiryAndZeroTTL() throws {
         var limits = KeyCacheLimits()
         limits.ttl = .milliseconds(100)
-        let cache = KeyCache<Int>(limits: limits)
+        let clock = ManualClock()
+        let cache = KeyCache<Int>(limits: limits, clock: clock.read)
         let loads = Atomic<Int>(0)
         func get() throws -> Int? {
             try cache.value(for: "k") { () throws(RegistryError) -> KeyCache<Int>.Loaded in
@@ -52,9 +53,11 @@ import Testing
                 return (1, 1)
             }
         }
-        _ = try get(); _ = try get()
+        _ = try get()
+        clock.advance(.milliseconds(99))
+        _ = try get()
         #expect(loads.load(ordering: .relaxed) == 1)
-        Thread.sleep(forTimeInterval: 0.15)
+        clock.advance(.milliseconds(1))
         _ = try get()
         #expect(loads.load(ordering: .relaxed) == 2)
 
@@ -74,7 +77,8 @@ import Testing
     @Test func negativeCachingIsShort() throws {
         var limits = KeyCacheLimits()
         limits.negativeTTL = .milliseconds(100)
-        let cache = KeyCache<Int>(limits: limits)
+        let clock = ManualClock()
+        let cache = KeyCache<Int>(limits: limits, clock: clock.read)
         let loads = Atomic<Int>(0)
         func get() throws -> Int? {
             try cache.value(for: "unknown") { () throws(RegistryError) -> KeyCache<Int>.Loaded in
@@ -82,10 +86,13 @@ import Testing
                 return nil
             }
         }
-        for _ in 0..<50 { #expect(try get() == nil) }
+        for _ in 0..<50 {
+            #expect(try get() == nil)
+            clock.advance(.milliseconds(1))
+        }
         #expect(loads.load(ordering: .relaxed) == 1)
         #expect(cache.counters.negativeHits == 49)
-        Thread.sleep(forTimeInterval: 0.15)
+        clock.advance(.milliseconds(50))
         _ = try get()
         #expect(loads.load(ordering: .relaxed) == 2)
     }
@@ -151,6 +158,16 @@ extension KeyResolution: Equatable {
 }
 
 /// A shared counter closures can capture.
+/// Monotonic nanoseconds that move only when a test says so.
+final class ManualClock: Sendable {
+    private let nanoseconds = Atomic<UInt64>(1_000_000_000)
+    var read: @Sendable () -> UInt64 { { [self] in nanoseconds.load(ordering: .relaxed) } }
+    func advance(_ duration: Duration) {
+        nanoseconds.wrappingAdd(UInt64(duration.components.seconds) * 1_000_000_000 + UInt64(duration.components.attoseconds / 1_000_000_000),
+                                ordering: .relaxed)
+    }
+}
+
 final class Counter: Sendable {
     private let count = Atomic<Int>(0)
     @discardableResult
