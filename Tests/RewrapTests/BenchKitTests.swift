@@ -132,6 +132,23 @@ import Testing
         #expect(!elsewhere.notes.isEmpty)
     }
 
+    @Test func ratiosAreGatedOnlyOnTheSameCPUModel() {
+        let baseline = Self.report(efficiency: [0.76, 0.77, 0.78], scaling: [1.86, 1.88, 1.9])
+        var otherCPU = Self.report(efficiency: [0.50, 0.50, 0.50], scaling: [1.0, 1.0, 1.0])
+        otherCPU.machine.cpu = "another CPU"
+        let elsewhere = Comparison(baseline: baseline, current: otherCPU)
+        #expect(elsewhere.regressions.isEmpty)
+        #expect(elsewhere.notes.contains { $0.contains("CPU models differ") })
+        #expect(elsewhere.rows.contains { $0.metric == "efficiency" && $0.verdict == .info })
+        // Allocations and correctness stay gated across machines.
+        otherCPU.cases[0].mallocsPerKAO = .init([(baseline.cases[0].mallocsPerKAO?.median ?? 0) + 1])
+        otherCPU.cases[0].correctness.wrongDEKs = 1
+        #expect(Comparison(baseline: baseline, current: otherCPU).regressions.map(\.metric).sorted() == ["mallocs/KAO", "wrong DEKs"])
+        // The same drop on the same CPU fails.
+        otherCPU.machine.cpu = baseline.machine.cpu
+        #expect(Set(Comparison(baseline: baseline, current: otherCPU).regressions.map(\.metric)).isSuperset(of: ["efficiency", "scaling"]))
+    }
+
     @Test func correctnessIsExact() {
         var wrong = Self.report()
         wrong.cases[0].correctness.wrongDEKs = 1
