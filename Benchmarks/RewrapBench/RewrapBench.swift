@@ -56,7 +56,8 @@ struct Run: AsyncParsableCommand {
 
         Examples:
           swift run -c release rewrap-bench                       # the standard suite, ~4.5 min
-          swift run -c release rewrap-bench --quick               # CI smoke run, < 1 min
+          swift run -c release rewrap-bench --quick               # smoke run, < 1 min
+          swift run -c release rewrap-bench --quick --repetitions 3   # what CI gates (medians of 3), ~95 s
           swift run -c release rewrap-bench --allocators glibc,jemalloc --paths local --batches 256
           swift run -c release rewrap-bench --algorithms ec:secp384r1,rsa:4096 --clients ec --repetitions 5
           swift run -c release rewrap-bench --replay ~/tdfs --keyring kas-keys.yaml --batches 1,64
@@ -87,28 +88,35 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Thread counts, comma-separated; 'all' means every active core.")
     var threads = Standard.threads
 
-    @Option(help: "Seconds each case and each ceiling is timed.")
-    var duration = 0.5
+    @Option(name: .customLong("duration"), help: "Seconds each case and each ceiling is timed (default: 0.5; 0.15 with --quick).")
+    var durationOption: Double?
+    var duration: Double { durationOption ?? (quick ? 0.15 : 0.5) }
 
     @Option(help: "Run each engine case for this many KAOs instead of --duration seconds (kms cases stay timed).")
     var kaos: Int?
 
-    @Option(name: .customLong("warm-up"), help: "Seconds of untimed warm-up before each case.")
-    var warmUp = 0.15
+    @Option(name: .customLong("warm-up"), help: "Seconds of untimed warm-up before each case (default: 0.15; 0.05 with --quick).")
+    var warmUpOption: Double?
+    var warmUp: Double { warmUpOption ?? (quick ? 0.05 : 0.15) }
 
-    @Option(help: "Seconds each kms case is timed (the quota's token bucket needs time to show).")
-    var kmsDuration = 1.0
+    @Option(name: .customLong("kms-duration"),
+            help: "Seconds each kms case is timed; the quota's token bucket needs time to show (default: 1; 0.3 with --quick).")
+    var kmsDurationOption: Double?
+    var kmsDuration: Double { kmsDurationOption ?? (quick ? 0.3 : 1) }
 
-    @Option(help: "Seconds of untimed warm-up before each kms case (drains the KMS's initial burst allowance).")
-    var kmsWarmUp = 0.4
+    @Option(name: .customLong("kms-warm-up"),
+            help: "Seconds of untimed warm-up before each kms case; drains the KMS's burst allowance (default: 0.4; 0.15 with --quick).")
+    var kmsWarmUpOption: Double?
+    var kmsWarmUp: Double { kmsWarmUpOption ?? (quick ? 0.15 : 0.4) }
 
-    @Option(help: "Repetitions of the whole suite; figures are medians over them.")
-    var repetitions = 3
+    @Option(name: .customLong("repetitions"), help: "Repetitions of the whole suite; figures are medians over them (default: 3; 1 with --quick).")
+    var repetitionsOption: Int?
+    var repetitions: Int { repetitionsOption ?? (quick ? 1 : 3) }
 
     @Option(help: "Allocators, comma-separated: jemalloc, glibc. Each runs in its own process; cases carry their allocator.")
     var allocators = "jemalloc"
 
-    @Flag(help: "One short repetition of the same cases (0.15 s each): a smoke run for CI, < 1 minute.")
+    @Flag(help: "The same cases, short (0.15 s each) and once unless --repetitions says otherwise: a smoke run for CI, < 1 minute.")
     var quick = false
 
     @Option(help: "Replay the KAOs of every .tdf file in this folder (needs --keyring) instead of generated workloads.")
@@ -130,13 +138,6 @@ struct Run: AsyncParsableCommand {
     static let childAllocatorVariable = "REWRAP_BENCH_ALLOCATOR"
 
     mutating func run() async throws {
-        if quick {
-            duration = 0.15
-            warmUp = 0.05
-            repetitions = 1
-            kmsDuration = 0.3
-            kmsWarmUp = 0.15
-        }
         let allocatorList = try parseList(allocators, option: "--allocators") { ["jemalloc", "glibc"].contains($0) ? $0 : nil }
         var plan = try makePlan(allocator: allocatorList[0])
 
@@ -195,8 +196,10 @@ struct Run: AsyncParsableCommand {
     }
 
     private func makePlan(allocator: String) throws -> SuitePlan {
-        guard duration > 0, warmUp >= 0, repetitions > 0, kmsDuration > 0, kmsWarmUp >= 0 else {
-            throw ValidationError("--duration and --kms-duration must be > 0, warm-ups ≥ 0, --repetitions > 0")
+        for (name, value, minimum) in [("--duration", duration, 0.001), ("--kms-duration", kmsDuration, 0.001),
+                                       ("--warm-up", warmUp, 0), ("--kms-warm-up", kmsWarmUp, 0), ("--repetitions", Double(repetitions), 1)]
+        where !(value >= minimum && value <= 3600) {
+            throw ValidationError("\(name): cannot use '\(String(format: "%g", value))' (\(minimum > 0 ? "more than 0" : "0 or more"), at most 3600)")
         }
         guard (0...1).contains(badFraction) else { throw ValidationError("--bad-fraction must be within 0…1") }
         if let kaos, !(1...100_000_000).contains(kaos) { throw ValidationError("--kaos must be between 1 and 100000000") }

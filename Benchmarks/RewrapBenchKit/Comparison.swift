@@ -159,9 +159,14 @@ public struct Comparison: Sendable {
     }
 
     /// Fails when current < baseline − max(floor × baseline, spread(baseline) + spread(current)).
+    /// A run of one repetition (`--quick`) shows no spread of its own; it is taken to be as noisy
+    /// as the other run, which did show one, rather than noiseless.
     static func noiseAware(metric: String, subject: String, baseline: BenchReport.Sample, current: BenchReport.Sample,
                            floor: Double) -> Row {
-        let allowed = max(floor * baseline.median, baseline.spread + current.spread)
+        func spread(_ sample: BenchReport.Sample) -> Double? { sample.perRepetition.count > 1 ? sample.spread : nil }
+        let baseSpread = spread(baseline) ?? spread(current) ?? 0
+        let currentSpread = spread(current) ?? spread(baseline) ?? 0
+        let allowed = max(floor * baseline.median, baseSpread + currentSpread)
         let lower = baseline.median - allowed
         let verdict: Verdict = current.median < lower ? .regressed : (current.median > baseline.median + allowed ? .improved : .pass)
         return Row(metric: metric, subject: subject, baseline: baseline.median, current: current.median,

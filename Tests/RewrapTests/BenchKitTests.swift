@@ -119,6 +119,10 @@ import Testing
         #expect(Comparison(baseline: single, current: singleNow).regressions.isEmpty)
         // A drop smaller than the floor passes even with no spread at all.
         #expect(Comparison(baseline: Self.report(efficiency: [0.76]), current: Self.report(efficiency: [0.68])).regressions.isEmpty)
+        // One repetition (--quick) is taken to be as noisy as the baseline's repetitions: the
+        // band is twice the baseline's spread. 0.76 → 0.58 is within 2 × 0.10, 0.76 → 0.55 is not.
+        #expect(Comparison(baseline: baseline, current: Self.report(efficiency: [0.58])).regressions.isEmpty)
+        #expect(Comparison(baseline: baseline, current: Self.report(efficiency: [0.55])).regressions.map(\.metric) == ["efficiency"])
     }
 
     @Test func lostScalingFailsOnlyOnTheSameCoreCount() {
