@@ -13,9 +13,12 @@ final class PointArithmetic {
 
     init(curve: Curve) throws(CryptoError) {
         guard let group = EC_GROUP_new_by_curve_name(curve.nid) else { throw .openSSL("EC_GROUP_new_by_curve_name") }
-        guard let peer = EC_POINT_new(group), let product = EC_POINT_new(group),
-              let x = BN_secure_new(), let bignums = BN_CTX_secure_new()
-        else {
+        let peer = EC_POINT_new(group), product = EC_POINT_new(group), x = BN_secure_new(), bignums = BN_CTX_secure_new()
+        guard let peer, let product, let x, let bignums else {
+            EC_POINT_free(peer)
+            EC_POINT_free(product)
+            BN_free(x)
+            BN_CTX_free(bignums)
             EC_GROUP_free(group)
             throw .openSSL("EC_POINT_new / BN_CTX_new")
         }
