@@ -19,8 +19,11 @@ public final class CryptoWorker {
     /// pseudo-random key and counter byte. Every byte is key-derived, so all of it is wiped
     /// after each use.
     private let hmacState = SecureBytes(count: CryptoWorker.hmacStateByteCount)
-    private static let sha256ContextByteCount = (shim_sha256_context_size() + 15) & ~15
-    private static let hmacStateByteCount = sha256ContextByteCount + 64 + 32 + 32 + 16
+    private static let keyBlockOffset = (shim_sha256_context_size() + 15) & ~15
+    private static let innerHashOffset = keyBlockOffset + 64
+    private static let prkOffset = innerHashOffset + 32
+    private static let counterOffset = prkOffset + 32
+    private static let hmacStateByteCount = counterOffset + 16
     /// Per-curve point arithmetic for the ECDH hot path.
     private var pointArithmetic: [Curve: PointArithmetic] = [:]
     private static let maxCachedContexts = 128
@@ -184,9 +187,8 @@ public final class CryptoWorker {
     ) throws(CryptoError) {
         guard output.count > 0, output.count <= 32 else { throw .invalidLength("HKDF output (1…32 bytes)") }
         defer { hmacState.wipe() }
-        let prkOffset = Self.sha256ContextByteCount + 64 + 32
-        let prk = hmacState.base + prkOffset
-        let counter = hmacState.base + prkOffset + 32
+        let prk = hmacState.base + Self.prkOffset
+        let counter = hmacState.base + Self.counterOffset
         hmac(key: salt, ikm, UnsafeRawBufferPointer(start: nil, count: 0), into: prk)
         // T(1) = HMAC(PRK, info ‖ 0x01); the PRK is the key, so it is padded into the key block
         // before the output overwrites it.
@@ -201,8 +203,8 @@ public final class CryptoWorker {
         key: UnsafeRawBufferPointer, _ m1: UnsafeRawBufferPointer, _ m2: UnsafeRawBufferPointer, into output: UnsafeMutableRawPointer
     ) {
         let context = hmacState.base
-        let block = (hmacState.base + Self.sha256ContextByteCount).assumingMemoryBound(to: UInt8.self)
-        let inner = hmacState.base + Self.sha256ContextByteCount + 64
+        let block = (hmacState.base + Self.keyBlockOffset).assumingMemoryBound(to: UInt8.self)
+        let inner = hmacState.base + Self.innerHashOffset
         block.initialize(repeating: 0, count: 64)
         if key.count > 64 {
             sha256(key, into: UnsafeMutableRawPointer(block))

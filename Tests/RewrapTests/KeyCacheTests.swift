@@ -157,7 +157,6 @@ extension KeyResolution: Equatable {
     }
 }
 
-/// A shared counter closures can capture.
 /// Monotonic nanoseconds that move only when a test says so.
 final class ManualClock: Sendable {
     private let nanoseconds = Atomic<UInt64>(1_000_000_000)
@@ -168,6 +167,7 @@ final class ManualClock: Sendable {
     }
 }
 
+/// A shared counter closures can capture.
 final class Counter: Sendable {
     private let count = Atomic<Int>(0)
     @discardableResult
