@@ -1,22 +1,31 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layering (each arrow is the only direction a dependency goes):
-//   rewrap (CLI), rewrap-bench  →  RewrapKMSSimulator (simulated AWS KMS + its HTTP server)
-//                                       ↓
-//                                   RewrapKMS (SigV4, AWS JSON 1.1 client, KMS key manager)
-//                                       ↓
-//                                   RewrapKeyManagement (keyring, registry, key managers, cache)
-//                                       ↓
-//                                   RewrapEngine  →  RewrapWire (request/response model)
-//                                       ↓
-//   RewrapClient  →  RewrapCrypto  →  COpenSSL (system libssl/libcrypto, the only C boundary)
+// The module graph, top to bottom (A → B: A imports B); each module depends only on what it uses.
+//
+//   rewrap (CLI), rewrap-bench → the modules below they drive
+//   RewrapProviders      → RewrapKMS, RewrapRegistry      key managers built from the registry's provider configs
+//   RewrapKMS            → RewrapAWSWire, RewrapRegistry   AWS KMS client (AsyncHTTPClient), KMS key manager
+//   RewrapKMSSimulator   → RewrapAWSWire, RewrapCrypto     simulated AWS KMS, its admin calls, its NIO server
+//   RewrapAWSWire        → RewrapCrypto, RewrapWire        SigV4, the AWS JSON 1.1 model, the transport seam
+//   RewrapRegistrySQLite → RewrapRegistry, GRDB            the SQLite KeyStore
+//   RewrapRegistry       → RewrapEngine                    key records, KeyStore, key managers, cache, root key
+//   RewrapKeyRing        → RewrapEngine, Yams              keyring files
+//   RewrapClient         → RewrapCrypto, RewrapWire        the writer side: KAOs, request bodies, TDF archives
+//   RewrapEngine         → RewrapCrypto, RewrapWire        the engine; KeySource, RemoteKey, RewrapAuthorizer
+//   RewrapCrypto         → COpenSSL (internal import)      the only code that calls OpenSSL
+//   RewrapWire                                             the wire model, JSON writer, base64, hex
 let package = Package(
     name: "opentdf-rewrap",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "RewrapEngine", targets: ["RewrapEngine"]),
-        .library(name: "RewrapKeyManagement", targets: ["RewrapKeyManagement"]),
+        .library(name: "RewrapKeyRing", targets: ["RewrapKeyRing"]),
+        .library(name: "RewrapRegistry", targets: ["RewrapRegistry"]),
+        .library(name: "RewrapRegistrySQLite", targets: ["RewrapRegistrySQLite"]),
+        .library(name: "RewrapKMS", targets: ["RewrapKMS"]),
+        .library(name: "RewrapProviders", targets: ["RewrapProviders"]),
+        .library(name: "RewrapKMSSimulator", targets: ["RewrapKMSSimulator"]),
         .library(name: "RewrapClient", targets: ["RewrapClient"]),
         .executable(name: "rewrap", targets: ["rewrap"]),
         .executable(name: "rewrap-bench", targets: ["rewrap-bench"]),
@@ -40,26 +49,31 @@ let package = Package(
         .target(name: "RewrapCrypto", dependencies: ["COpenSSL"]),
         .target(name: "RewrapWire"),
         .target(name: "RewrapEngine", dependencies: ["RewrapCrypto", "RewrapWire"]),
+        .target(name: "RewrapKeyRing", dependencies: ["RewrapEngine", "RewrapCrypto", .product(name: "Yams", package: "Yams")]),
+        .target(name: "RewrapRegistry", dependencies: ["RewrapEngine", "RewrapCrypto", "RewrapWire"]),
         .target(
-            name: "RewrapKeyManagement",
-            dependencies: [
-                "RewrapEngine",
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ]
+            name: "RewrapRegistrySQLite",
+            dependencies: ["RewrapRegistry", "RewrapCrypto", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "RewrapClient",
             dependencies: ["RewrapCrypto", "RewrapWire", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
+        .target(name: "RewrapAWSWire", dependencies: ["RewrapCrypto", "RewrapWire"]),
         .target(
             name: "RewrapKMS",
-            dependencies: ["RewrapKeyManagement", .product(name: "AsyncHTTPClient", package: "async-http-client")]
+            dependencies: [
+                "RewrapAWSWire", "RewrapRegistry", "RewrapEngine", "RewrapCrypto", "RewrapWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
+        .target(name: "RewrapProviders", dependencies: ["RewrapKMS", "RewrapRegistry", "RewrapEngine"]),
         .target(
             name: "RewrapKMSSimulator",
             dependencies: [
-                "RewrapKMS",
+                "RewrapAWSWire", "RewrapCrypto", "RewrapWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -68,7 +82,8 @@ let package = Package(
         .executableTarget(
             name: "rewrap",
             dependencies: [
-                "RewrapEngine", "RewrapKeyManagement", "RewrapKMS", "RewrapKMSSimulator", "RewrapClient",
+                "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
+                "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
@@ -88,7 +103,8 @@ let package = Package(
         .executableTarget(
             name: "rewrap-bench",
             dependencies: [
-                "RewrapEngine", "RewrapKeyManagement", "RewrapKMS", "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto",
+                "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
+                "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
                 "RewrapBenchKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "CAllocationCounter",
@@ -98,7 +114,8 @@ let package = Package(
         .testTarget(
             name: "RewrapTests",
             dependencies: [
-                "RewrapEngine", "RewrapKeyManagement", "RewrapKMS", "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire",
+                "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
+                "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
                 "RewrapBenchKit",
             ],
             exclude: ["Fixtures"]

@@ -35,8 +35,8 @@ struct AllocationBreakdown {
             for _ in 0..<Self.iterations { try body() }
             return Step(name: name, mallocs: Double(AllocationCounter.stop()) / Double(Self.iterations))
         }
-        let secret = try Crypto.randomBytes(count: 32)
-        let nonce = try Crypto.randomBytes(count: CryptoWorker.gcmNonceByteCount)
+        let secret = try CryptoPrimitives.randomBytes(count: 32)
+        let nonce = try CryptoPrimitives.randomBytes(count: CryptoWorker.gcmNonceByteCount)
         let sealedCount = 32 + CryptoWorker.gcmOverhead
         let curve: Curve
         if case .ec(let kasCurve) = kas { curve = kasCurve } else { curve = .p256 }

@@ -1,9 +1,12 @@
 import Foundation
+import RewrapAWSWire
 import RewrapClient
+import RewrapCrypto
 import RewrapEngine
 import RewrapKMS
 import RewrapKMSSimulator
-import RewrapKeyManagement
+import RewrapRegistry
+import RewrapRegistrySQLite
 
 /// The `kms` path: the KAS key lives in the simulated KMS (REMOTE mode), started by the harness
 /// on loopback and reached over HTTP through the production client (SigV4, keep-alive pool,

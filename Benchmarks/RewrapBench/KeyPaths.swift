@@ -1,6 +1,9 @@
 import Foundation
+import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapKeyRing
+import RewrapRegistry
+import RewrapRegistrySQLite
 
 /// Where the engine gets its KAS key from, one per benchmark path.
 enum BenchPath: String {
@@ -29,7 +32,7 @@ final class KeyPaths: @unchecked Sendable {
         keyRing = try KeyRing(keys: keys)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("rewrap-bench-\(UUID().uuidString)")
         store = try SQLiteKeyStore(path: directory.appendingPathComponent("keys.sqlite").path)
-        let rootKey = try RootKey(hex: Crypto.randomBytes(count: 32).map { String(format: "%02x", $0) }.joined())
+        let rootKey = try RootKey(hex: CryptoPrimitives.randomBytes(count: 32).map { String(format: "%02x", $0) }.joined())
         for key in keys {
             try store.create(KeyRecord(
                 kid: key.kid, algorithm: key.algorithm, mode: .configRootKey, publicKeyPEM: try key.privateKey.publicKey.pem(),

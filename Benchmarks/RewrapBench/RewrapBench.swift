@@ -3,7 +3,7 @@ import Foundation
 import RewrapBenchKit
 import RewrapClient
 import RewrapCrypto
-import RewrapKeyManagement
+import RewrapKeyRing
 import RewrapKMSSimulator
 
 @main

@@ -3,8 +3,9 @@ import RewrapBenchKit
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapKeyRing
 import RewrapKMSSimulator
+import RewrapRegistry
 
 /// What one process measures (one allocator): the cases the options select, every repetition.
 struct SuitePlan {

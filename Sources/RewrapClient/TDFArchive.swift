@@ -72,8 +72,8 @@ public struct TDFManifest: Sendable {
             signature.withUnsafeBytes { signatureBytes in
                 var hex = Hex.lowercase(macBytes)
                 defer { secureWipe(&hex) }
-                let raw = Crypto.constantTimeEquals(macBytes, signatureBytes)
-                let legacy = hex.withUnsafeBytes { Crypto.constantTimeEquals($0, signatureBytes) }
+                let raw = CryptoPrimitives.constantTimeEquals(macBytes, signatureBytes)
+                let legacy = hex.withUnsafeBytes { CryptoPrimitives.constantTimeEquals($0, signatureBytes) }
                 return raw || legacy
             }
         }
@@ -154,7 +154,7 @@ public enum TDFArchive {
                             let offset = start + index * gcmOverhead
                             let sealed = UnsafeMutableRawBufferPointer(rebasing: output[offset..<(offset + end - start + gcmOverhead)])
                             let nonce = UnsafeMutableRawBufferPointer(rebasing: sealed[0..<CryptoWorker.gcmNonceByteCount])
-                            try Crypto.randomBytes(nonce)
+                            try CryptoPrimitives.randomBytes(nonce)
                             try worker.aesGCMSeal(key: key, nonce: UnsafeRawBufferPointer(nonce),
                                                   plaintext: UnsafeRawBufferPointer(rebasing: input[start..<end]), into: sealed)
                             // GMAC segment hash = the segment's GCM tag.

@@ -79,7 +79,7 @@ public final class TDFWriter {
     /// A fresh 32-byte DEK.
     public static func makeDEK() throws(CryptoError) -> SecureBytes {
         let dek = SecureBytes(count: 32)
-        try Crypto.randomBytes(dek.slice(0..<32))
+        try CryptoPrimitives.randomBytes(dek.slice(0..<32))
         return dek
     }
 
@@ -103,7 +103,7 @@ public final class TDFWriter {
             guard ephemeral.algorithm == .ec(curve) else { throw .invalidKey("ephemeral key on the wrong curve") }
             let wrapKey = try ecWrapKey(ephemeral, kas.key)
             let nonce: [UInt8]
-            if let fixedNonce = fixed.nonce { nonce = fixedNonce } else { nonce = try Crypto.randomBytes(count: CryptoWorker.gcmNonceByteCount) }
+            if let fixedNonce = fixed.nonce { nonce = fixedNonce } else { nonce = try CryptoPrimitives.randomBytes(count: CryptoWorker.gcmNonceByteCount) }
             var wrapped = [UInt8](repeating: 0, count: dek.count + CryptoWorker.gcmOverhead)
             try wrapKey.withUnsafeBytes { (key) throws(CryptoError) in
                 try dek.withUnsafeBytes { (plaintext) throws(CryptoError) in
@@ -130,7 +130,7 @@ public final class TDFWriter {
         try worker.ecdh(privateKey, peer: peer, into: shared.slice(0..<shared.count))
         let key = SecureBytes(count: 32)
         try shared.withUnsafeBytes { (ikm) throws(CryptoError) in
-            try withBytes(Crypto.tdfSalt) { (salt) throws(CryptoError) in
+            try withBytes(CryptoPrimitives.tdfSalt) { (salt) throws(CryptoError) in
                 try worker.hkdfSHA256(inputKeyMaterial: ikm, salt: salt, into: key.slice(0..<32))
             }
         }

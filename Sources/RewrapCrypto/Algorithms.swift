@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Algorithms fetched once per process. OpenSSL 3 fetches implicitly (and takes locks) every
 /// time a legacy `EVP_aes_256_gcm()`-style handle or a name is passed on a hot path;
@@ -33,6 +33,6 @@ enum CStrings {
 }
 
 /// Version of the libcrypto actually loaded, for reports.
-public enum OpenSSLInfo {
-    public static var version: String { String(cString: OpenSSL_version(OPENSSL_VERSION)) }
+package enum OpenSSLInfo {
+    package static var version: String { String(cString: OpenSSL_version(OPENSSL_VERSION)) }
 }

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// The crypto layer's errors. Messages describe *public* facts only (formats, sizes, curves);
 /// failures that depend on secret material are all `.decryptionFailed`, with no detail.

@@ -1,11 +1,11 @@
-import COpenSSL
+internal import COpenSSL
 
 /// One thread's OpenSSL contexts. openssl-perf.md's tuned pipeline: every context is created
 /// once from prefetched algorithms and reused; contexts bound to a key (RSA decrypt, ECDH
 /// derive, RSA encrypt to a client) are cached per key. A worker is not thread-safe: each
 /// thread uses its own (the engine's worker pool hands them out). All inputs and outputs are
 /// caller buffers passed through as pointers.
-public final class CryptoWorker {
+package final class CryptoWorker {
     private let gcmOpen: OpaquePointer  // EVP_CIPHER_CTX, AES-256-GCM decrypt, cipher set once
     private let gcmSeal: OpaquePointer  // EVP_CIPHER_CTX, AES-256-GCM encrypt, cipher set once
     private var decryptContexts: [UInt64: OpaquePointer] = [:]
@@ -28,7 +28,7 @@ public final class CryptoWorker {
     private var pointArithmetic: [Curve: PointArithmetic] = [:]
     private static let maxCachedContexts = 128
 
-    public init() {
+    package init() {
         let algorithms = Algorithms.shared
         guard let open = EVP_CIPHER_CTX_new(),
               let seal = EVP_CIPHER_CTX_new()
@@ -53,7 +53,7 @@ public final class CryptoWorker {
 
     /// A fresh EC key on `curve`, from a key-generation context kept per curve (a new context
     /// fetches the EC implementation and parses the group name on every call).
-    public func generateECKey(_ curve: Curve) throws(CryptoError) -> PrivateKey {
+    package func generateECKey(_ curve: Curve) throws(CryptoError) -> PrivateKey {
         let ctx: OpaquePointer
         if let cached = keygenContexts[curve] {
             ctx = cached
@@ -79,7 +79,7 @@ public final class CryptoWorker {
 
     /// Decrypts `ciphertext` with `key` into `output`; returns the plaintext length.
     /// Every failure, including a plaintext too long for `output`, is `.decryptionFailed`.
-    public func rsaOAEPDecrypt(
+    package func rsaOAEPDecrypt(
         _ ciphertext: UnsafeRawBufferPointer, with key: PrivateKey, into output: UnsafeMutableRawBufferPointer
     ) throws(CryptoError) -> Int {
         guard case .rsa(let bits) = key.algorithm, ciphertext.count == bits / 8 else { throw .decryptionFailed }
@@ -99,7 +99,7 @@ public final class CryptoWorker {
     }
 
     /// Encrypts `plaintext` to `key`; the result is the modulus length.
-    public func rsaOAEPEncrypt(_ plaintext: UnsafeRawBufferPointer, to key: PublicKey) throws(CryptoError) -> [UInt8] {
+    package func rsaOAEPEncrypt(_ plaintext: UnsafeRawBufferPointer, to key: PublicKey) throws(CryptoError) -> [UInt8] {
         guard case .rsa(let bits) = key.algorithm else { throw .invalidKey("not an RSA key") }
         let ctx = try encryptContext(for: key)
         var failed = false
@@ -124,7 +124,7 @@ public final class CryptoWorker {
     /// The peer must be on the key's curve; `peer` objects come from `PublicKey` parsers that
     /// already checked the point, so the redundant full validation is skipped (the order
     /// multiplication it adds halves throughput, openssl-perf.md §b).
-    public func ecdh(_ key: PrivateKey, peer: PublicKey, into output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
+    package func ecdh(_ key: PrivateKey, peer: PublicKey, into output: UnsafeMutableRawBufferPointer) throws(CryptoError) {
         guard case .ec(let curve) = key.algorithm, peer.algorithm == key.algorithm else { throw .invalidPoint }
         try derive(key, peer: peer.pkey, curve: curve, into: output)
     }
@@ -135,7 +135,7 @@ public final class CryptoWorker {
     /// scalar multiplication) where building a peer `EVP_PKEY` and deriving through EVP takes 86.
     /// `EC_POINT_oct2point` rejects points off the curve; the identity is refused; the NIST
     /// curves have cofactor 1, so no small-subgroup check is needed.
-    public func ecdh(
+    package func ecdh(
         _ key: PrivateKey, peerPoint: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
     ) throws(CryptoError) {
         guard case .ec(let curve) = key.algorithm, let scalar = key.ecScalar else { throw .invalidPoint }
@@ -171,7 +171,7 @@ public final class CryptoWorker {
     // MARK: HMAC-SHA256 and HKDF-SHA256
 
     /// HMAC-SHA256(key, message) into the 32-byte `output`.
-    public func hmacSHA256(
+    package func hmacSHA256(
         key: UnsafeRawBufferPointer, message: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
     ) throws(CryptoError) {
         guard output.count == 32 else { throw .invalidLength("HMAC-SHA256 output") }
@@ -180,7 +180,7 @@ public final class CryptoWorker {
     }
 
     /// HKDF-SHA256 (RFC 5869) with L ≤ 32: one extract and one expand block.
-    public func hkdfSHA256(
+    package func hkdfSHA256(
         inputKeyMaterial ikm: UnsafeRawBufferPointer, salt: UnsafeRawBufferPointer,
         info: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
         into output: UnsafeMutableRawBufferPointer
@@ -233,13 +233,13 @@ public final class CryptoWorker {
 
     // MARK: AES-256-GCM, layout nonce(12) ‖ ciphertext ‖ tag(16), no AAD
 
-    public static let gcmNonceByteCount = 12
-    public static let gcmTagByteCount = 16
-    public static let gcmOverhead = gcmNonceByteCount + gcmTagByteCount
+    package static let gcmNonceByteCount = 12
+    package static let gcmTagByteCount = 16
+    package static let gcmOverhead = gcmNonceByteCount + gcmTagByteCount
 
     /// Opens `sealed` (= nonce ‖ ciphertext ‖ tag) with the 32-byte `key` into `output`
     /// (exactly the ciphertext length). Any failure is `.decryptionFailed`.
-    public func aesGCMOpen(
+    package func aesGCMOpen(
         key: UnsafeRawBufferPointer, sealed: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
     ) throws(CryptoError) {
         let ciphertextLength = sealed.count - Self.gcmOverhead
@@ -265,7 +265,7 @@ public final class CryptoWorker {
 
     /// Seals `plaintext` under the 32-byte `key` with `nonce` into `output`
     /// (= nonce ‖ ciphertext ‖ tag, `plaintext.count + 28` bytes).
-    public func aesGCMSeal(
+    package func aesGCMSeal(
         key: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer,
         into output: UnsafeMutableRawBufferPointer
     ) throws(CryptoError) {
@@ -346,17 +346,17 @@ public final class CryptoWorker {
     }
 }
 
-/// Stateless primitives.
-public enum Crypto {
+/// Stateless primitives (named apart from swift-crypto's module `Crypto`).
+package enum CryptoPrimitives {
     /// Fills `buffer` from OpenSSL's CSPRNG.
-    public static func randomBytes(_ buffer: UnsafeMutableRawBufferPointer) throws(CryptoError) {
+    package static func randomBytes(_ buffer: UnsafeMutableRawBufferPointer) throws(CryptoError) {
         guard buffer.count > 0 else { return }
         guard RAND_bytes(buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(buffer.count)) == 1 else {
             throw CryptoError.openSSLFailure("RAND_bytes")
         }
     }
 
-    public static func randomBytes(count: Int) throws(CryptoError) -> [UInt8] {
+    package static func randomBytes(count: Int) throws(CryptoError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         let ok = out.withUnsafeMutableBufferPointer { count == 0 || RAND_bytes($0.baseAddress, Int32(count)) == 1 }
         guard ok else { throw CryptoError.openSSLFailure("RAND_bytes") }
@@ -364,13 +364,13 @@ public enum Crypto {
     }
 
     /// Constant-time equality (`CRYPTO_memcmp`); different lengths compare unequal.
-    public static func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    package static func constantTimeEquals(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         guard a.count == b.count else { return false }
         guard a.count > 0 else { return true }
         return CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0
     }
 
-    public static func sha256(_ data: UnsafeRawBufferPointer) -> [UInt8] {
+    package static func sha256(_ data: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let ok = out.withUnsafeMutableBufferPointer {
@@ -380,16 +380,16 @@ public enum Crypto {
         return out
     }
 
-    public static func sha256<Bytes: Sequence<UInt8>>(_ data: Bytes) -> [UInt8] {
+    package static func sha256<Bytes: Sequence<UInt8>>(_ data: Bytes) -> [UInt8] {
         Array(data).withUnsafeBytes { sha256($0) }
     }
 
     /// OpenTDF's HKDF salt: SHA-256 of the ASCII bytes "TDF" (spec §2.2).
-    public static let tdfSalt: [UInt8] = sha256(Array("TDF".utf8))
+    package static let tdfSalt: [UInt8] = sha256(Array("TDF".utf8))
 
     /// Reference HKDF through OpenSSL's own `EVP_KDF`, slow but independent: tests compare the
     /// hand-rolled HKDF of `CryptoWorker` against it.
-    public static func referenceHKDFSHA256(ikm: [UInt8], salt: [UInt8], info: [UInt8], length: Int) throws(CryptoError) -> [UInt8] {
+    package static func referenceHKDFSHA256(ikm: [UInt8], salt: [UInt8], info: [UInt8], length: Int) throws(CryptoError) -> [UInt8] {
         guard let kdf = EVP_KDF_fetch(nil, "HKDF", nil) else { throw .openSSL("EVP_KDF_fetch") }
         defer { EVP_KDF_free(kdf) }
         guard let ctx = EVP_KDF_CTX_new(kdf) else { throw .openSSL("EVP_KDF_CTX_new") }

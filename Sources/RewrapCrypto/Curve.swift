@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// The NIST curves OpenTDF uses for EC KAS keys and EC session keys.
 public enum Curve: String, Sendable, CaseIterable, Hashable {
@@ -48,7 +48,7 @@ public enum Curve: String, Sendable, CaseIterable, Hashable {
     /// DER prefix of a SubjectPublicKeyInfo carrying an uncompressed point on this curve; the
     /// point follows. Matching it byte for byte lets the hot path skip OpenSSL's SPKI decoder
     /// (4× slower, openssl-perf.md §b).
-    public var uncompressedSPKIPrefix: [UInt8] {
+    package var uncompressedSPKIPrefix: [UInt8] {
         switch self {
         case .p256: return Self.hex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
         case .p384: return Self.hex("3076301006072a8648ce3d020106052b81040022036200")
@@ -57,7 +57,7 @@ public enum Curve: String, Sendable, CaseIterable, Hashable {
     }
 
     /// The same for a compressed point.
-    public var compressedSPKIPrefix: [UInt8] {
+    package var compressedSPKIPrefix: [UInt8] {
         switch self {
         case .p256: return Self.hex("3039301306072a8648ce3d020106082a8648ce3d030107032200")
         case .p384: return Self.hex("3046301006072a8648ce3d020106052b81040022033200")

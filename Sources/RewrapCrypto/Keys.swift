@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 import Dispatch
 import Foundation
 import Synchronization
@@ -54,7 +54,7 @@ public final class PrivateKey: @unchecked Sendable {
 
     /// Parses a PEM private key: PKCS#8 `PRIVATE KEY` for every algorithm, or PKCS#1
     /// `RSA PRIVATE KEY` for RSA (OpenTDF accepts exactly these, spec §2.1, §2.2).
-    public convenience init(pem: UnsafeRawBufferPointer) throws(CryptoError) {
+    package convenience init(pem: UnsafeRawBufferPointer) throws(CryptoError) {
         try self.init(taking: parsePrivateKeyPEM(pem))
     }
 
@@ -97,7 +97,7 @@ public final class PrivateKey: @unchecked Sendable {
     /// shared, locked one. With the loader as that owner, every serving thread takes the same path,
     /// so workers cost the same and a run's allocation counts do not depend on which thread
     /// happened to load the key.
-    public func warmUp() {
+    package func warmUp() {
         KeyLoaderThread.shared.run { [self] in warmUpHere() }
     }
 
@@ -151,7 +151,7 @@ public final class PublicKey: @unchecked Sendable {
 
     /// Parses a PEM `PUBLIC KEY` (SPKI) or, when `allowCertificate`, an X.509 `CERTIFICATE`
     /// whose subject key is used (registry public keys are often certificates, spec §2.1).
-    public convenience init(pem: UnsafeRawBufferPointer, allowCertificate: Bool = true) throws(CryptoError) {
+    package convenience init(pem: UnsafeRawBufferPointer, allowCertificate: Bool = true) throws(CryptoError) {
         try self.init(taking: parsePublicKeyPEM(pem, allowCertificate: allowCertificate))
     }
 
@@ -163,14 +163,14 @@ public final class PublicKey: @unchecked Sendable {
     }
 
     /// Parses a DER SubjectPublicKeyInfo.
-    public convenience init(spkiDER der: UnsafeRawBufferPointer) throws(CryptoError) {
+    package convenience init(spkiDER der: UnsafeRawBufferPointer) throws(CryptoError) {
         try self.init(taking: parseSPKI(der))
     }
 
     /// Parses an EC point (SEC1 uncompressed `04‖X‖Y` or compressed `02/03‖X`) on `curve`.
     /// OpenSSL's decoder rejects points that are not on the curve; the identity cannot be
     /// encoded in either form, and a point of another curve has the wrong length.
-    public convenience init(ecPoint point: UnsafeRawBufferPointer, curve: Curve) throws(CryptoError) {
+    package convenience init(ecPoint point: UnsafeRawBufferPointer, curve: Curve) throws(CryptoError) {
         let template = try CurveTemplates.shared.template(for: curve)
         let pkey = try decodePoint(point, template: template, curve: curve)
         self.init(sharing: pkey, algorithm: .ec(curve))
@@ -228,7 +228,7 @@ public final class PublicKey: @unchecked Sendable {
 
 /// `Array.withUnsafeBytes` is `rethrows` (untyped); this keeps `CryptoError` typed.
 @inline(__always)
-public func withBytes<R>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(CryptoError) -> R) throws(CryptoError) -> R {
+package func withBytes<R>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(CryptoError) -> R) throws(CryptoError) -> R {
     let result: Result<R, CryptoError> = array.withUnsafeBytes { buffer in
         Result { () throws(CryptoError) -> R in try body(buffer) }
     }

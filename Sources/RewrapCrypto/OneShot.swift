@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// One-off private-key operations for code off the hot path (the simulated KMS, tools): each
 /// call builds its own context, so they are thread-safe and need no worker.

@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// One thread's EC point arithmetic on one curve, for ECDH without per-operation objects: the
 /// group, a peer point and a product point, the x-coordinate and a BN_CTX are made once and

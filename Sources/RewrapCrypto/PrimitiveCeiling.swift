@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 import Dispatch
 import Foundation
 import Synchronization
@@ -8,12 +8,12 @@ import Synchronization
 /// RSA: OAEP-SHA1 private decrypt of one fixed ciphertext on a reused context (the CRT private
 /// op `openssl speed rsa2048` times as a sign). ECDH: `EVP_PKEY_derive` with one fixed peer on
 /// a reused context (what `openssl speed ecdhp256` times).
-public enum PrimitiveCeiling {
-    public enum Primitive: Sendable, CustomStringConvertible {
+package enum PrimitiveCeiling {
+    package enum Primitive: Sendable, CustomStringConvertible {
         case rsaPrivateDecrypt(bits: Int)
         case ecdhDerive(Curve)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .rsaPrivateDecrypt(let bits): return "RSA-\(bits) OAEP private decrypt"
             case .ecdhDerive(let curve): return "ECDH derive \(curve.rawValue)"
@@ -22,7 +22,7 @@ public enum PrimitiveCeiling {
     }
 
     /// The primitive behind a KAS key algorithm.
-    public static func primitive(for algorithm: KeyAlgorithm) -> Primitive {
+    package static func primitive(for algorithm: KeyAlgorithm) -> Primitive {
         switch algorithm {
         case .rsa(let bits): return .rsaPrivateDecrypt(bits: bits)
         case .ec(let curve): return .ecdhDerive(curve)
@@ -31,7 +31,7 @@ public enum PrimitiveCeiling {
 
     /// Operations per second summed over `threads` threads, each running for `duration` after
     /// `warmUp`, all starting together.
-    public static func measure(_ primitive: Primitive, threads: Int, duration: Double, warmUp: Double = 0.2) throws(CryptoError) -> Double {
+    package static func measure(_ primitive: Primitive, threads: Int, duration: Double, warmUp: Double = 0.2) throws(CryptoError) -> Double {
         let loop = try Loop(primitive)
         let rates = Mutex<[Double]>([])
         let ready = Atomic<Int>(0)
@@ -44,7 +44,7 @@ public enum PrimitiveCeiling {
 
     /// Runs the primitive `iterations` times on this thread, with its context built and warmed
     /// first, inside `around` (the harness counts what the operations alone allocate).
-    public static func perform(_ primitive: Primitive, iterations: Int, around: (() -> Void) -> Void) throws(CryptoError) {
+    package static func perform(_ primitive: Primitive, iterations: Int, around: (() -> Void) -> Void) throws(CryptoError) {
         let loop = try Loop(primitive)
         guard let ctx = EVP_PKEY_CTX_new_from_pkey(nil, loop.key.pkey, nil) else { throw .openSSLFailure("EVP_PKEY_CTX_new") }
         defer { EVP_PKEY_CTX_free(ctx) }

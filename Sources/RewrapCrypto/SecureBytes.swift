@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// A fixed-size buffer for secrets (DEKs, shared secrets, derived keys, private-key PEM text).
 ///
@@ -49,9 +49,11 @@ public final class SecureBytes: @unchecked Sendable {
         try body(UnsafeMutableRawBufferPointer(start: base, count: count))
     }
 
-    /// A view of `range` inside the buffer, for callers that pack several secrets into one buffer.
+    /// A view of `range` inside the buffer, for the package's own callers that pack several
+    /// secrets into one buffer and keep the view for the buffer's lifetime (a worker's scratch, a
+    /// request's DEKs). Not public: outside the package memory is lent only inside a closure.
     @inlinable
-    public func slice(_ range: Range<Int>) -> UnsafeMutableRawBufferPointer {
+    package func slice(_ range: Range<Int>) -> UnsafeMutableRawBufferPointer {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "SecureBytes slice out of bounds")
         return UnsafeMutableRawBufferPointer(start: base + range.lowerBound, count: range.count)
     }
@@ -65,13 +67,13 @@ public final class SecureBytes: @unchecked Sendable {
 }
 
 /// Wipes a temporary array that held secret bytes.
-public func secureWipe(_ bytes: inout [UInt8]) {
+package func secureWipe(_ bytes: inout [UInt8]) {
     bytes.withUnsafeMutableBytes { buffer in
         if let base = buffer.baseAddress { OPENSSL_cleanse(base, buffer.count) }
     }
 }
 
 /// Wipes a secret held in memory the caller owns.
-public func secureWipe(_ buffer: UnsafeMutableRawBufferPointer) {
+package func secureWipe(_ buffer: UnsafeMutableRawBufferPointer) {
     if let base = buffer.baseAddress, buffer.count > 0 { OPENSSL_cleanse(base, buffer.count) }
 }

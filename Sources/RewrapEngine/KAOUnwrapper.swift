@@ -171,7 +171,7 @@ struct KAOUnwrapper {
         let wrapKey = worker.wrapKey
         defer { secureWipe(wrapKey) }
         do {
-            try withBytes(Crypto.tdfSalt) { (salt) throws(CryptoError) in
+            try withBytes(CryptoPrimitives.tdfSalt) { (salt) throws(CryptoError) in
                 try worker.crypto.hkdfSHA256(inputKeyMaterial: sharedSecret, salt: salt, into: wrapKey)
             }
             try withBytes(kao.wrappedKey) { (sealed) throws(CryptoError) in
@@ -210,6 +210,6 @@ struct KAOUnwrapper {
             return .badRequest
         }
         let expected = UnsafeRawBufferPointer(rebasing: worker.scratch[0..<expectedCount])
-        return Crypto.constantTimeEquals(expected, UnsafeRawBufferPointer(mac)) ? nil : .badRequest
+        return CryptoPrimitives.constantTimeEquals(expected, UnsafeRawBufferPointer(mac)) ? nil : .badRequest
     }
 }

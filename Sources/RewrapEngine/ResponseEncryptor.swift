@@ -46,7 +46,7 @@ enum ResponseEncryptor: Sendable {
         let shared = SecureBytes(count: curve.coordinateByteCount)
         let wrapKey = SecureBytes(count: 32)
         try worker.ecdh(session, peer: client, into: shared.slice(0..<shared.count))
-        try withBytes(Crypto.tdfSalt) { (salt) throws(CryptoError) in
+        try withBytes(CryptoPrimitives.tdfSalt) { (salt) throws(CryptoError) in
             try worker.hkdfSHA256(
                 inputKeyMaterial: UnsafeRawBufferPointer(shared.slice(0..<shared.count)),
                 salt: salt, into: wrapKey.slice(0..<32))
@@ -80,7 +80,7 @@ enum ResponseEncryptor: Sendable {
                 if let fixedNonce, fixedNonce.count == nonce.count {
                     nonce.copyBytes(from: fixedNonce)
                 } else {
-                    try Crypto.randomBytes(nonce)
+                    try CryptoPrimitives.randomBytes(nonce)
                 }
                 try worker.aesGCMSeal(
                     key: UnsafeRawBufferPointer(wrapKey.slice(0..<32)), nonce: UnsafeRawBufferPointer(nonce),

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import RewrapAWSWire
 
 /// KMS requests over HTTP/1.1 with a keep-alive connection pool (AsyncHTTPClient), to AWS KMS or
 /// to the simulator on loopback. Call `shutdown()` before releasing it.

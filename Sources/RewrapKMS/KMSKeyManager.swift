@@ -1,6 +1,8 @@
 import Foundation
+import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapRegistry
+import RewrapWire
 
 /// The key manager for keys held in AWS KMS (`opentdf.io/aws`, REMOTE mode): the private key
 /// never leaves KMS; each unwrap is a `Decrypt` (RSAES_OAEP_SHA_1) or a `DeriveSharedSecret`
@@ -51,40 +53,6 @@ public struct KMSKeyManager: KeyManager {
             throw .unusableKey(kid: record.kid, reason: "the private key is \(key.algorithm), the record says \(record.algorithm)")
         }
         return .local(KASKey(kid: record.kid, privateKey: key, legacy: record.legacy))
-    }
-
-    /// A factory for `DelegatingKeyManager`, building one client per provider config:
-    /// `{"endpoint": "http://127.0.0.1:4566", "region": "us-east-1"}` with credentials from the
-    /// environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) unless the config
-    /// names them.
-    public static func factory(transport: @escaping @Sendable (URL) -> any KMSTransport) -> DelegatingKeyManager.Factory {
-        { (config: ProviderConfig) throws(KeyManagerError) -> any KeyManager in
-            struct Settings: Decodable {
-                var endpoint: String?
-                var region: String?
-                var accessKeyID: String?
-                var secretAccessKey: String?
-                var maxInFlight: Int?
-            }
-            guard let settings = try? JSONDecoder().decode(Settings.self, from: Data(config.configJSON.utf8)) else {
-                throw .noManager("\(managerName): provider \(config.name) has an unreadable config")
-            }
-            let region = settings.region ?? "us-east-1"
-            let endpoint = URL(string: settings.endpoint ?? "https://kms.\(region).amazonaws.com")
-            guard let endpoint, let host = endpoint.host else { throw .noManager("\(managerName): bad endpoint in \(config.name)") }
-            let credentials: SigV4.Credentials
-            if let id = settings.accessKeyID, let secret = settings.secretAccessKey {
-                credentials = SigV4.Credentials(accessKeyID: id, secretAccessKey: secret)
-            } else if let fromEnvironment = SigV4.Credentials.fromEnvironment() {
-                credentials = fromEnvironment
-            } else {
-                throw .noManager("\(managerName): no AWS credentials for provider \(config.name)")
-            }
-            let hostHeader = endpoint.port.map { "\(host):\($0)" } ?? host
-            let client = KMSClient(transport: transport(endpoint), host: hostHeader, region: region, credentials: credentials,
-                                   maxInFlight: settings.maxInFlight ?? 64)
-            return KMSKeyManager(client: client)
-        }
     }
 }
 

@@ -1,4 +1,4 @@
-import RewrapKMS
+import RewrapAWSWire
 
 /// Delivers a KMS client's requests straight to a `SimulatedKMS` in the same process: the same
 /// bytes, headers and signatures as over HTTP, minus the socket. A reset surfaces as a

@@ -2,7 +2,6 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import RewrapKMS
 
 /// The simulated KMS on an HTTP/1.1 socket (SwiftNIO), keep-alive on. Requests on one connection
 /// are served in order; connections run concurrently. `GET /admin/counters` returns the

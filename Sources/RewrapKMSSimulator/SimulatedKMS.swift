@@ -1,6 +1,6 @@
 import Foundation
+import RewrapAWSWire
 import RewrapCrypto
-import RewrapKMS
 import RewrapWire
 import Synchronization
 
@@ -152,8 +152,8 @@ public final class SimulatedKMS: Sendable {
                 return self.error(status, error.awsErrorCode, "The request signature we calculated does not match the signature you provided.")
             }
         }
-        if target.hasPrefix(KMSWire.adminTargetPrefix) {
-            return admin(String(target.dropFirst(KMSWire.adminTargetPrefix.count)), body: body)
+        if target.hasPrefix(SimulatorAdmin.targetPrefix) {
+            return admin(String(target.dropFirst(SimulatorAdmin.targetPrefix.count)), body: body)
         }
         guard let op = KMSWire.Operation(rawValue: operation), target.hasPrefix(KMSWire.targetPrefix) else {
             return error(400, "UnknownOperationException", "Unknown operation \(target).")
@@ -216,16 +216,16 @@ public final class SimulatedKMS: Sendable {
     // MARK: Admin operations (no quota, latency or faults)
 
     private func admin(_ name: String, body: [UInt8]) -> Reply {
-        switch KMSWire.AdminOperation(rawValue: name) {
+        switch SimulatorAdmin.Operation(rawValue: name) {
         case .importKey?:
-            guard let request = KMSWire.decode(KMSWire.ImportKeyRequest.self, body) else { return serializationError() }
+            guard let request = KMSWire.decode(SimulatorAdmin.ImportKeyRequest.self, body) else { return serializationError() }
             guard let key = try? PrivateKey(pem: request.PrivateKeyPEM) else {
                 return error(400, "ValidationException", "PrivateKeyPEM is not a PKCS#8 (or PKCS#1 RSA) private key.")
             }
             let id = importKey(key, keyID: request.KeyId ?? UUID().uuidString.lowercased())
             return ok(KMSWire.KeyIDRequest(KeyId: id))
         case .registerDecrypt?:
-            guard let request = KMSWire.decode(KMSWire.RegisterDecryptRequest.self, body),
+            guard let request = KMSWire.decode(SimulatorAdmin.RegisterDecryptRequest.self, body),
                   let ciphertext = Base64.decode(request.CiphertextBlob, options: .protoJSON),
                   let plaintext = Base64.decode(request.Plaintext, options: .protoJSON)
             else { return serializationError() }
@@ -233,7 +233,7 @@ public final class SimulatedKMS: Sendable {
             registerDecrypt(keyID: request.KeyId, ciphertext: ciphertext, plaintext: SecureBytes(copying: plaintext))
             return ok(KMSWire.KeyIDRequest(KeyId: request.KeyId))
         case .registerSharedSecret?:
-            guard let request = KMSWire.decode(KMSWire.RegisterSharedSecretRequest.self, body),
+            guard let request = KMSWire.decode(SimulatorAdmin.RegisterSharedSecretRequest.self, body),
                   let spki = Base64.decode(request.PublicKey, options: .protoJSON),
                   let secret = Base64.decode(request.SharedSecret, options: .protoJSON)
             else { return serializationError() }
@@ -265,7 +265,7 @@ public final class SimulatedKMS: Sendable {
             key.privateKey = generated
         } else {
             let material = SecureBytes(count: 32)
-            guard (try? Crypto.randomBytes(material.slice(0..<32))) != nil else { return error(500, "KMSInternalException", "No randomness.") }
+            guard (try? CryptoPrimitives.randomBytes(material.slice(0..<32))) != nil else { return error(500, "KMSInternalException", "No randomness.") }
             key.symmetricKey = material
         }
         insert(key)
@@ -401,7 +401,7 @@ public final class SimulatedKMS: Sendable {
         guard let key = lookup(keyID), let material = key.symmetricKey else { return nil }
         let header = [UInt8(1)] + Array(key.id.utf8)
         var sealed = [UInt8](repeating: 0, count: plaintext.count + CryptoWorker.gcmOverhead)
-        guard let nonce = try? Crypto.randomBytes(count: 12) else { return nil }
+        guard let nonce = try? CryptoPrimitives.randomBytes(count: 12) else { return nil }
         let worker = CryptoWorker()
         let ok = material.withUnsafeBytes { k in
             nonce.withUnsafeBytes { n in

@@ -3,22 +3,22 @@
 /// `base64.StdEncoding`, which skips CR and LF and, not being in strict mode, ignores non-zero
 /// unused bits in the last group). Decoding works on UTF-8 bytes without Foundation, writing
 /// into caller storage.
-public enum Base64 {
-    public struct Options: Sendable, Equatable {
+package enum Base64 {
+    package struct Options: Sendable, Equatable {
         /// Accept `-` and `_` as well as `+` and `/`.
-        public var acceptsURLSafe: Bool
+        package var acceptsURLSafe: Bool
         /// Require `=` padding to a multiple of four characters.
-        public var requiresPadding: Bool
+        package var requiresPadding: Bool
         /// Skip `\r` and `\n` anywhere (Go's decoder does).
-        public var skipsNewlines: Bool
+        package var skipsNewlines: Bool
 
         /// proto3 JSON `bytes`: either alphabet, padding optional, CR/LF skipped (Go's decoders
         /// skip them in every mode).
-        public static let protoJSON = Options(acceptsURLSafe: true, requiresPadding: false, skipsNewlines: true)
+        package static let protoJSON = Options(acceptsURLSafe: true, requiresPadding: false, skipsNewlines: true)
         /// Go `base64.StdEncoding.Decode`: standard alphabet, padding required, CR/LF skipped.
-        public static let strictStandard = Options(acceptsURLSafe: false, requiresPadding: true, skipsNewlines: true)
+        package static let strictStandard = Options(acceptsURLSafe: false, requiresPadding: true, skipsNewlines: true)
         /// PEM bodies: standard alphabet, whitespace between lines.
-        public static let pem = Options(acceptsURLSafe: false, requiresPadding: false, skipsNewlines: true)
+        package static let pem = Options(acceptsURLSafe: false, requiresPadding: false, skipsNewlines: true)
     }
 
     private static let invalid: UInt8 = 0xFF
@@ -41,11 +41,11 @@ public enum Base64 {
 
     /// Upper bound on the decoded size of `count` characters.
     @inlinable
-    public static func maxDecodedCount(_ count: Int) -> Int { (count / 4) * 3 + 3 }
+    package static func maxDecodedCount(_ count: Int) -> Int { (count / 4) * 3 + 3 }
 
     /// Decodes `input` into `output` (at least `maxDecodedCount(input.count)` bytes); returns
     /// the number of bytes written, or nil if the text is not valid under `options`.
-    public static func decode(
+    package static func decode(
         _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, options: Options
     ) -> Int? {
         let table = options.acceptsURLSafe ? eitherTable : standardTable
@@ -101,12 +101,12 @@ public enum Base64 {
     }
 
     /// Decodes into a new array, or nil.
-    public static func decode<Text: StringProtocol>(_ text: Text, options: Options) -> [UInt8]? {
+    package static func decode<Text: StringProtocol>(_ text: Text, options: Options) -> [UInt8]? {
         var text = String(text)
         return text.withUTF8 { utf8 in decode(UnsafeRawBufferPointer(utf8), options: options) }
     }
 
-    public static func decode(_ input: UnsafeRawBufferPointer, options: Options) -> [UInt8]? {
+    package static func decode(_ input: UnsafeRawBufferPointer, options: Options) -> [UInt8]? {
         var failed = false
         let result = [UInt8](unsafeUninitializedCapacity: maxDecodedCount(input.count)) { buffer, count in
             if let written = decode(input, into: UnsafeMutableRawBufferPointer(buffer), options: options) {
@@ -122,10 +122,10 @@ public enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     @inlinable
-    public static func encodedCount(_ count: Int) -> Int { ((count + 2) / 3) * 4 }
+    package static func encodedCount(_ count: Int) -> Int { ((count + 2) / 3) * 4 }
 
     /// Standard alphabet, padded (what Go's `base64.StdEncoding` and protojson emit).
-    public static func encode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
+    package static func encode(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
         precondition(output.count >= encodedCount(input.count), "base64 output too small")
         alphabet.withUnsafeBufferPointer { alphabet in
             var out = 0
@@ -152,14 +152,14 @@ public enum Base64 {
         }
     }
 
-    public static func encode(_ input: UnsafeRawBufferPointer) -> String {
+    package static func encode(_ input: UnsafeRawBufferPointer) -> String {
         String(unsafeUninitializedCapacity: encodedCount(input.count)) { buffer in
             encode(input, into: UnsafeMutableRawBufferPointer(buffer))
             return encodedCount(input.count)
         }
     }
 
-    public static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+    package static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
         Array(bytes).withUnsafeBytes { encode($0) }
     }
 }

@@ -1,9 +1,9 @@
 /// Hex as OpenTDF uses it: the policy binding is base64 of the lowercase hex of the HMAC, and
 /// root keys are configured as hex.
-public enum Hex {
+package enum Hex {
     /// The value of one hex digit (either case), or nil.
     @inlinable
-    public static func value(of digit: UInt8) -> UInt8? {
+    package static func value(of digit: UInt8) -> UInt8? {
         switch digit {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
@@ -14,7 +14,7 @@ public enum Hex {
 
     /// Decodes the hex digits `buffer[0..<count]` into `buffer[0..<count/2]`; false (buffer
     /// untouched) if any character is not a hex digit or `count` is odd.
-    public static func decodeInPlace(_ buffer: UnsafeMutableRawBufferPointer, count: Int) -> Bool {
+    package static func decodeInPlace(_ buffer: UnsafeMutableRawBufferPointer, count: Int) -> Bool {
         guard count % 2 == 0, count <= buffer.count else { return false }
         for index in 0..<count where value(of: buffer[index]) == nil { return false }
         for index in 0..<(count / 2) {
@@ -26,7 +26,7 @@ public enum Hex {
     private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Lowercase hex digits of `bytes`, as UTF-8.
-    public static func lowercase(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+    package static func lowercase(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)
         for byte in bytes {

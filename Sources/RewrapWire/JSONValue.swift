@@ -2,7 +2,7 @@
 /// reader can apply Go's `encoding/json` rules (case-insensitive field names, last value wins)
 /// where the engine must decide exactly as the Go KAS does (the policy's attributes decide
 /// whether the PDP is asked).
-public indirect enum JSONValue: Equatable, Sendable {
+package indirect enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case number
@@ -10,7 +10,7 @@ public indirect enum JSONValue: Equatable, Sendable {
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
 
-    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null), (.number, .number): return true
         case (.bool(let a), .bool(let b)): return a == b
@@ -24,20 +24,20 @@ public indirect enum JSONValue: Equatable, Sendable {
 
     /// Parses one JSON value (RFC 8259; surrounding whitespace allowed, nothing else after it).
     /// Nesting deeper than `maxDepth` is refused rather than risking the stack.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64) -> JSONValue? {
+    package static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 64) -> JSONValue? {
         var parser = Parser(bytes: bytes, maxDepth: maxDepth)
         guard let value = parser.value(depth: 0) else { return nil }
         parser.skipWhitespace()
         return parser.index == bytes.count ? value : nil
     }
 
-    public static func parse(_ bytes: [UInt8], maxDepth: Int = 64) -> JSONValue? {
+    package static func parse(_ bytes: [UInt8], maxDepth: Int = 64) -> JSONValue? {
         bytes.withUnsafeBytes { parse($0, maxDepth: maxDepth) }
     }
 
     /// Go's field lookup: the last member whose name equals `name` under Unicode simple case
     /// folding (`strings.EqualFold`), or nil.
-    public func member(_ name: String) -> JSONValue? {
+    package func member(_ name: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         let folded = Self.fold(name)
         return members.last { Self.fold($0.key) == folded }?.value

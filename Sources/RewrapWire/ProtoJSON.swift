@@ -40,14 +40,14 @@ extension KeyedDecodingContainer where K == AnyKey {
 }
 
 /// Proto3-JSON decoding entry point shared by the request and response types.
-public enum ProtoJSON {
+package enum ProtoJSON {
     /// Decodes `T` from UTF-8 JSON. Errors are Foundation's `DecodingError`s; callers map them
     /// to the wire's `invalid request body`.
-    public static func decode<T: Decodable>(_ type: T.Type, from json: Data) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, from json: Data) throws -> T {
         try JSONDecoder().decode(T.self, from: json)
     }
 
-    public static func decode<T: Decodable>(_ type: T.Type, from json: [UInt8]) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, from json: [UInt8]) throws -> T {
         try decode(T.self, from: Data(json))
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import RewrapAWSWire
+import RewrapCrypto
 import RewrapEngine
 import RewrapKMS
 import RewrapKMSSimulator

@@ -1,7 +1,10 @@
 import ArgumentParser
 import Foundation
+import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapRegistry
+import RewrapRegistrySQLite
+import RewrapWire
 
 /// Options every registry command shares.
 struct RegistryOptions: ParsableArguments {

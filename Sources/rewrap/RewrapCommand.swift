@@ -3,7 +3,9 @@ import Foundation
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapKeyRing
+import RewrapRegistry
+import RewrapWire
 
 @main
 struct Rewrap: AsyncParsableCommand {
@@ -289,7 +291,7 @@ struct MakeTDF: ParsableCommand {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let writer = TDFWriter()
         for index in 1...count {
-            let payload = try Crypto.randomBytes(count: bytes)
+            let payload = try CryptoPrimitives.randomBytes(count: bytes)
             let tdf = try TDFArchive.write(plaintext: payload, kas: keys, attributes: attribute, writer: writer)
             try tdf.archive.write(to: folder.appendingPathComponent(String(format: "%06d.tdf", index)))
         }

@@ -21,23 +21,23 @@ import Testing
             }
         }
         #expect(hexString(out) == "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf")
-        #expect(out == (try Crypto.referenceHKDFSHA256(ikm: ikm, salt: salt, info: info, length: 32)))
+        #expect(out == (try CryptoPrimitives.referenceHKDFSHA256(ikm: ikm, salt: salt, info: info, length: 32)))
     }
 
     @Test func hkdfMatchesOpenSSLKDFOnRandomInputs() throws {
         let worker = CryptoWorker()
         for length in [32, 48, 66] {
-            let ikm = try Crypto.randomBytes(count: length)
+            let ikm = try CryptoPrimitives.randomBytes(count: length)
             var out = [UInt8](repeating: 0, count: 32)
             try withBytes(ikm) { (i) throws(CryptoError) in
-                try withBytes(Crypto.tdfSalt) { (s) throws(CryptoError) in
+                try withBytes(CryptoPrimitives.tdfSalt) { (s) throws(CryptoError) in
                     let r: Result<Void, CryptoError> = out.withUnsafeMutableBytes { o in
                         Result { () throws(CryptoError) in try worker.hkdfSHA256(inputKeyMaterial: i, salt: s, into: o) }
                     }
                     try r.get()
                 }
             }
-            #expect(out == (try Crypto.referenceHKDFSHA256(ikm: ikm, salt: Crypto.tdfSalt, info: [], length: 32)))
+            #expect(out == (try CryptoPrimitives.referenceHKDFSHA256(ikm: ikm, salt: CryptoPrimitives.tdfSalt, info: [], length: 32)))
         }
     }
 
@@ -58,9 +58,9 @@ import Testing
 
     @Test func gcmRoundTripAndTamper() throws {
         let worker = CryptoWorker()
-        let key = try Crypto.randomBytes(count: 32)
-        let nonce = try Crypto.randomBytes(count: 12)
-        let plaintext = try Crypto.randomBytes(count: 32)
+        let key = try CryptoPrimitives.randomBytes(count: 32)
+        let nonce = try CryptoPrimitives.randomBytes(count: 12)
+        let plaintext = try CryptoPrimitives.randomBytes(count: 32)
         var sealed = [UInt8](repeating: 0, count: 60)
         try withBytes(key) { (k) throws(CryptoError) in
             try withBytes(nonce) { (n) throws(CryptoError) in
@@ -92,7 +92,7 @@ import Testing
         let worker = CryptoWorker()
         for name in ["kas-rsa2048", "kas-rsa3072", "kas-rsa4096"] {
             let key = Fixtures.privateKey(name)
-            let message = try Crypto.randomBytes(count: 32)
+            let message = try CryptoPrimitives.randomBytes(count: 32)
             let ciphertext = try withBytes(message) { (m) throws(CryptoError) in try worker.rsaOAEPEncrypt(m, to: key.publicKey) }
             guard case .rsa(let bits) = key.algorithm else { Issue.record("not RSA"); continue }
             #expect(ciphertext.count == bits / 8)

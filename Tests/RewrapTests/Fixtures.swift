@@ -2,7 +2,7 @@ import Foundation
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapKeyRing
 import RewrapWire
 
 /// Test fixtures: fixed keys and known-answer vectors made by `Fixtures/make-vectors.py`

@@ -1,7 +1,10 @@
 import Foundation
 import RewrapClient
+import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapKeyRing
+import RewrapRegistry
+import RewrapWire
 import Testing
 
 /// OpenTDF's own registry fixtures (spec §8.2): private keys wrapped by the development root

@@ -2,9 +2,12 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import RewrapAWSWire
+import RewrapCrypto
 import RewrapEngine
 @testable import RewrapKMS
 import RewrapKMSSimulator
+import RewrapWire
 import Testing
 
 /// The simulator on a loopback socket and the client over AsyncHTTPClient: the real wire.
@@ -38,7 +41,7 @@ import Testing
             let der = try #require(Base64.decode(try await client.getPublicKey(keyID: metadata.KeyId).PublicKey, options: .protoJSON))
             let publicKey = try withBytes(der) { (d) throws(CryptoError) in try PublicKey(spkiDER: d) }
             for _ in 0..<20 {
-                let dek = try Crypto.randomBytes(count: 32)
+                let dek = try CryptoPrimitives.randomBytes(count: 32)
                 let ciphertext = try withBytes(dek) { (p) throws(CryptoError) in try CryptoWorker().rsaOAEPEncrypt(p, to: publicKey) }
                 #expect(try await client.decrypt(keyID: metadata.KeyId, ciphertext: ciphertext).copyBytes() == dek)
             }

@@ -1,9 +1,12 @@
 import Foundation
+import RewrapAWSWire
 import RewrapClient
+import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
 @testable import RewrapKMS
 import RewrapKMSSimulator
+import RewrapRegistry
+import RewrapWire
 import Testing
 
 /// AWS's published SigV4 test-suite vectors (credentials AKIDEXAMPLE, 2015-08-30, us-east-1,
@@ -71,7 +74,7 @@ import Testing
         #expect(publicKeyResponse.KeySpec == .rsa2048)
         let der = try #require(Base64.decode(publicKeyResponse.PublicKey, options: .protoJSON))
         let publicKey = try withBytes(der) { (d) throws(CryptoError) in try PublicKey(spkiDER: d) }
-        let dek = try Crypto.randomBytes(count: 32)
+        let dek = try CryptoPrimitives.randomBytes(count: 32)
         let sha1 = try withBytes(dek) { (p) throws(CryptoError) in try CryptoWorker().rsaOAEPEncrypt(p, to: publicKey) }
         #expect(try await client.decrypt(keyID: metadata.KeyId, ciphertext: sha1).copyBytes() == dek)
         #expect(try await client.decrypt(keyID: metadata.Arn, ciphertext: sha1).copyBytes() == dek, "the ARN works as KeyId")

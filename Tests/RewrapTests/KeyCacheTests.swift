@@ -1,7 +1,7 @@
 import Foundation
 import RewrapClient
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapRegistry
 import Synchronization
 import Testing
 

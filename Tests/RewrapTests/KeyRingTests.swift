@@ -2,7 +2,7 @@ import Foundation
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapKeyRing
 import RewrapWire
 import Testing
 

@@ -10,8 +10,8 @@ import Testing
     let vectors = Fixtures.vectors
 
     @Test func saltIsSHA256OfTDF() {
-        #expect(hexString(Crypto.tdfSalt) == "aa17cf44585fe15fd634c27b9512d842b42af1bac6178d92161edb4e2abf8197")
-        #expect(hexString(Crypto.tdfSalt) == vectors.salt)
+        #expect(hexString(CryptoPrimitives.tdfSalt) == "aa17cf44585fe15fd634c27b9512d842b42af1bac6178d92161edb4e2abf8197")
+        #expect(hexString(CryptoPrimitives.tdfSalt) == vectors.salt)
     }
 
     /// Spec §1.2: the golden manifest hash is base64 of the lowercase hex of HMAC

@@ -1,7 +1,10 @@
 import Foundation
 import RewrapClient
+import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapRegistry
+import RewrapRegistrySQLite
+import RewrapWire
 import Testing
 
 /// The engine against the key registry: root-wrapped keys, rotation, modes, legacy keys, and

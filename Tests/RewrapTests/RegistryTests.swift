@@ -1,7 +1,9 @@
 import Foundation
 import RewrapClient
+import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapRegistry
+import RewrapRegistrySQLite
 import Synchronization
 import Testing
 

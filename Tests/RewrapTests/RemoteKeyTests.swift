@@ -1,7 +1,9 @@
 import Foundation
 import RewrapClient
+import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapRegistry
+import RewrapWire
 import Synchronization
 import Testing
 

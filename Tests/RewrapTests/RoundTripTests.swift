@@ -1,7 +1,8 @@
 import Foundation
 import RewrapClient
+import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapWire
 import Testing
 
 /// Writer → engine → client, for every KAS key algorithm × client key algorithm, through Swift

@@ -1,10 +1,10 @@
 import Foundation
+@testable import RewrapClient
 import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
+import RewrapKeyRing
 import RewrapWire
 import Testing
-@testable import RewrapClient
 
 /// The `.tdf` container: written as the Go SDK writes it, read back, bounded, and checked
 /// against the DEK its KAOs carry.
@@ -141,7 +141,7 @@ import Testing
     // MARK: Segments
 
     @Test func multiSegmentPayloadDecrypts() throws {
-        let plaintext = try Crypto.randomBytes(count: 2500)
+        let plaintext = try CryptoPrimitives.randomBytes(count: 2500)
         let built = try TDFArchive.build(plaintext: plaintext, kas: Self.kas, segmentSize: 1000)
         let manifest = try TDFArchive.readManifest(built.archive)
         let sizes = try TDFArchive.resolvedSegmentSizes(manifest)
@@ -160,7 +160,7 @@ import Testing
     }
 
     @Test func tamperedSegmentFailsDecryption() throws {
-        let built = try TDFArchive.build(plaintext: try Crypto.randomBytes(count: 2500), kas: Self.kas, segmentSize: 1000)
+        let built = try TDFArchive.build(plaintext: try CryptoPrimitives.randomBytes(count: 2500), kas: Self.kas, segmentSize: 1000)
         let manifest = try Self.entry(built.archive, TDFArchive.manifestEntryName)
         let payload = try Self.entry(built.archive, TDFArchive.payloadEntryName)
 
@@ -188,7 +188,7 @@ import Testing
     /// Before spec 4.3.0: no schemaVersion, segment hashes and root signature base64 of hex text,
     /// the root signature computed over the concatenated hex text.
     @Test func legacyHexIntegrityIsAccepted() throws {
-        let plaintext = try Crypto.randomBytes(count: 2500)
+        let plaintext = try CryptoPrimitives.randomBytes(count: 2500)
         let built = try TDFArchive.build(plaintext: plaintext, kas: Self.kas, segmentSize: 1000, encoding: .legacyHex)
         #expect(try Self.manifestObject(built.archive)["schemaVersion"] == nil)
         let manifest = try TDFArchive.readManifest(built.archive)

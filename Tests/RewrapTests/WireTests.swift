@@ -2,7 +2,6 @@ import Foundation
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
-import RewrapKeyManagement
 import RewrapWire
 import Testing
 
@@ -374,7 +373,7 @@ import Testing
             #expect(Base64.decode(encoded, options: .strictStandard) == Array(plain.utf8))
         }
         for count in 0...64 {
-            let bytes = try Crypto.randomBytes(count: count)
+            let bytes = try CryptoPrimitives.randomBytes(count: count)
             let text = Base64.encode(bytes)
             #expect(text.utf8.count == Base64.encodedCount(count))
             #expect(text.utf8.count % 4 == 0)

@@ -1,4 +1,6 @@
+import RewrapCrypto
 import RewrapEngine
+import RewrapWire
 
 /// The KAS root key of OpenTDF's BasicManager (spec §6.3): private keys stored in the
 /// registry are `base64(nonce(12) ‖ AES-256-GCM(rootKey, PKCS#8 PEM text) ‖ tag(16))`.
@@ -48,7 +50,7 @@ public final class RootKey: Sendable {
         let result: Result<Void, CryptoError> = sealed.withUnsafeMutableBytes { output in
             Result { () throws(CryptoError) in
                 let nonce = UnsafeMutableRawBufferPointer(rebasing: output[0..<CryptoWorker.gcmNonceByteCount])
-                try Crypto.randomBytes(nonce)
+                try CryptoPrimitives.randomBytes(nonce)
                 try key.withUnsafeBytes { (rootKey) throws(CryptoError) in
                     try pem.withUnsafeBytes { (plaintext) throws(CryptoError) in
                         try worker.aesGCMSeal(key: rootKey, nonce: UnsafeRawBufferPointer(nonce), plaintext: plaintext, into: output)

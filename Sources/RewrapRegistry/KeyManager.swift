@@ -1,4 +1,5 @@
 import Foundation
+import RewrapCrypto
 import RewrapEngine
 import Synchronization
 

@@ -142,7 +142,7 @@ public struct SigV4: Sendable {
     }
 
     static func hexSHA256(_ bytes: [UInt8]) -> String {
-        String(decoding: Crypto.sha256(bytes).withUnsafeBytes { Hex.lowercase($0) }, as: UTF8.self)
+        String(decoding: CryptoPrimitives.sha256(bytes).withUnsafeBytes { Hex.lowercase($0) }, as: UTF8.self)
     }
 
     static func hmac(_ worker: CryptoWorker, key: [UInt8], _ message: [UInt8]) -> [UInt8] {
@@ -207,7 +207,7 @@ extension SigV4 {
         signed.headers = request.headers.filter { signedNames.contains($0.0.lowercased()) }
         let (_, expected) = sign(signed)
         let matches = Array(expected.utf8).withUnsafeBytes { a in
-            Array(signature.utf8).withUnsafeBytes { b in Crypto.constantTimeEquals(a, b) }
+            Array(signature.utf8).withUnsafeBytes { b in CryptoPrimitives.constantTimeEquals(a, b) }
         }
         guard matches, String(credentialParts[1]) == String(amzDate.prefix(8)) else { throw .signatureDoesNotMatch }
     }

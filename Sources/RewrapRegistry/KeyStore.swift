@@ -1,3 +1,4 @@
+import RewrapCrypto
 import RewrapEngine
 
 /// The key registry's storage. SQLite is the default (`SQLiteKeyStore`); a PostgreSQL store can

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+import RewrapCrypto
 import RewrapEngine
+import RewrapRegistry
 import Synchronization
 
 /// The key registry in one SQLite file: versioned migrations, WAL (readers never wait for the

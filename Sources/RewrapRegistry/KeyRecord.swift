@@ -1,4 +1,5 @@
 import Foundation
+import RewrapCrypto
 import RewrapEngine
 
 /// A key in the registry, as OpenTDF's kas-registry models it (`policy.AsymmetricKey`,
@@ -185,6 +186,13 @@ public struct RotationResult: Sendable, Equatable {
     public var rotatedKey: KeyRecord
     public var baseKeyMoved: Bool
     public var movedMappings: [KeyMapping]
+
+    public init(newKey: KeyRecord, rotatedKey: KeyRecord, baseKeyMoved: Bool, movedMappings: [KeyMapping]) {
+        self.newKey = newKey
+        self.rotatedKey = rotatedKey
+        self.baseKeyMoved = baseKeyMoved
+        self.movedMappings = movedMappings
+    }
 }
 
 public enum RegistryError: Error, Equatable, CustomStringConvertible {

@@ -8,8 +8,6 @@ import RewrapWire
 public enum KMSWire {
     public static let contentType = "application/x-amz-json-1.1"
     public static let targetPrefix = "TrentService."
-    /// The simulator's admin operations (loading existing private keys) use their own prefix.
-    public static let adminTargetPrefix = "RewrapKMSSimulator."
 
     public enum Operation: String, Sendable, CaseIterable {
         case createKey = "CreateKey"
@@ -257,48 +255,5 @@ public enum KMSWire {
     /// The key service's own key ARN form.
     public static func arn(region: String, account: String, keyID: String) -> String {
         "arn:aws:kms:\(region):\(account):key/\(keyID)"
-    }
-}
-
-/// The simulator's admin operations (`X-Amz-Target: RewrapKMSSimulator.<Op>`): load an existing
-/// private key, and register benchmark-mode answers ahead of a run.
-extension KMSWire {
-    public enum AdminOperation: String, Sendable {
-        case importKey = "ImportKey"
-        case registerDecrypt = "RegisterDecrypt"
-        case registerSharedSecret = "RegisterSharedSecret"
-
-        public var target: String { KMSWire.adminTargetPrefix + rawValue }
-    }
-
-    public struct ImportKeyRequest: Codable, Sendable {
-        public var PrivateKeyPEM: String
-        public var KeyId: String?
-        public init(PrivateKeyPEM: String, KeyId: String? = nil) {
-            self.PrivateKeyPEM = PrivateKeyPEM
-            self.KeyId = KeyId
-        }
-    }
-
-    public struct RegisterDecryptRequest: Codable, Sendable {
-        public var KeyId: String
-        public var CiphertextBlob: String
-        public var Plaintext: String
-        public init(KeyId: String, CiphertextBlob: String, Plaintext: String) {
-            self.KeyId = KeyId
-            self.CiphertextBlob = CiphertextBlob
-            self.Plaintext = Plaintext
-        }
-    }
-
-    public struct RegisterSharedSecretRequest: Codable, Sendable {
-        public var KeyId: String
-        public var PublicKey: String
-        public var SharedSecret: String
-        public init(KeyId: String, PublicKey: String, SharedSecret: String) {
-            self.KeyId = KeyId
-            self.PublicKey = PublicKey
-            self.SharedSecret = SharedSecret
-        }
     }
 }
