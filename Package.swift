@@ -88,6 +88,12 @@ let package = Package(
             ],
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
+        // The README's library examples, built by every `swift build` and run by the CLI tests.
+        .executableTarget(
+            name: "rewrap-examples",
+            dependencies: ["RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapProviders"],
+            path: "Examples/LibraryUsage"
+        ),
         // The harness's report model, statistics, regression gate and charts: no engine code, so
         // the tests check them directly.
         .target(
