@@ -147,8 +147,8 @@ struct ListKeys: ParsableCommand {
             guard let parsed = KeyStatus(name: status) else { throw ValidationError("--status is active or rotated") }
             keyStatus = parsed
         }
-        try reportingErrors {
-            let records = try registry.openStore().keys(KeyFilter(algorithm: alg, status: keyStatus, legacy: legacy))
+        try registry.withStore { store in
+            let records = try store.keys(KeyFilter(algorithm: alg, status: keyStatus, legacy: legacy))
             Output.keys(records, json: registry.json)
         }
     }
@@ -160,8 +160,8 @@ struct GetKey: ParsableCommand {
     @Option(help: "Key id.") var kid: String
 
     func run() throws {
-        try reportingErrors {
-            guard let record = try registry.openStore().key(kid: kid) else { throw CLIError("no key with kid \(kid)") }
+        try registry.withStore { store in
+            guard let record = try store.key(kid: kid) else { throw CLIError("no key with kid \(kid)") }
             Output.key(record, json: registry.json)
         }
     }

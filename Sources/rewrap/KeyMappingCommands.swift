@@ -10,8 +10,8 @@ struct SetBaseKey: ParsableCommand {
     @OptionGroup var registry: RegistryOptions
     @Option(help: "Key id (must be ACTIVE).") var kid: String
     func run() throws {
-        try reportingErrors {
-            try registry.openStore().setBaseKey(kid: kid)
+        try registry.withStore { store in
+            try store.setBaseKey(kid: kid)
             print("base key: \(kid)")
         }
     }
@@ -21,8 +21,8 @@ struct GetBaseKey: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "get-base", abstract: "Show the base key, as /.well-known/opentdf-configuration publishes it.")
     @OptionGroup var registry: RegistryOptions
     func run() throws {
-        try reportingErrors {
-            guard let record = try registry.openStore().baseKey() else { throw CLIError("no base key is set") }
+        try registry.withStore { store in
+            guard let record = try store.baseKey() else { throw CLIError("no base key is set") }
             if registry.json {
                 Output.json(["kid": record.kid, "algorithm": record.algorithm.description, "pem": record.publicKeyPEM])
             } else {
@@ -54,8 +54,8 @@ struct MappingChange: ParsableArguments {
     /// Applies `change` to the registry and prints `<done> <kind> <fqn> → <kid>`.
     func apply(_ done: String, _ change: (SQLiteKeyStore, KeyMapping) throws -> Void) throws {
         let mapping = try mapping()
-        try reportingErrors {
-            try change(registry.openStore(), mapping)
+        try registry.withStore { store in
+            try change(store, mapping)
             print("\(done) \(mapping.kind.rawValue) \(mapping.fqn) → \(kid)")
         }
     }
@@ -80,10 +80,10 @@ struct ListMappings: ParsableCommand {
     @OptionGroup var registry: RegistryOptions
     @Option(help: "Only mappings of this key.") var kid: String?
     func run() throws {
-        try reportingErrors {
-            let mappings = try registry.openStore().mappings(kid: kid)
-            if registry.json { return Output.json(mappings) }
-            Output.table(["KIND", "FQN", "KID"], mappings.map { [$0.kind.rawValue, $0.fqn, $0.kid] })
+        try registry.withStore { store in
+            Output.list(try store.mappings(kid: kid), json: registry.json, header: ["KIND", "FQN", "KID"]) {
+                [$0.kind.rawValue, $0.fqn, $0.kid]
+            }
         }
     }
 }
@@ -95,8 +95,8 @@ struct PublicKeyCommand: ParsableCommand {
     @OptionGroup var registry: RegistryOptions
     @Option(help: "Algorithm.") var alg: KeyAlgorithm = .rsa2048
     func run() throws {
-        try reportingErrors {
-            guard let record = try registry.openStore().activeKey(algorithm: alg) else {
+        try registry.withStore { store in
+            guard let record = try store.activeKey(algorithm: alg) else {
                 throw CLIError("no ACTIVE \(alg) key")
             }
             if registry.json {

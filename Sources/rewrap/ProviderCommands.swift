@@ -16,8 +16,8 @@ struct AddProvider: ParsableCommand {
     @Option(help: "Manager that handles its keys, e.g. opentdf.io/aws.") var manager: String
     @Option(help: "Manager-specific JSON.") var config = "{}"
     func run() throws {
-        try reportingErrors {
-            let created = try registry.openStore().createProvider(ProviderConfig(name: name, manager: manager, configJSON: config))
+        try registry.withStore { store in
+            let created = try store.createProvider(ProviderConfig(name: name, manager: manager, configJSON: config))
             print("added provider \(created.name) (\(created.manager))")
         }
     }
@@ -27,10 +27,10 @@ struct ListProviders: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List provider configs.")
     @OptionGroup var registry: RegistryOptions
     func run() throws {
-        try reportingErrors {
-            let providers = try registry.openStore().providers()
-            if registry.json { return Output.json(providers) }
-            Output.table(["NAME", "MANAGER", "CONFIG"], providers.map { [$0.name, $0.manager, $0.configJSON] })
+        try registry.withStore { store in
+            Output.list(try store.providers(), json: registry.json, header: ["NAME", "MANAGER", "CONFIG"]) {
+                [$0.name, $0.manager, $0.configJSON]
+            }
         }
     }
 }

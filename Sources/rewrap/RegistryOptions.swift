@@ -26,6 +26,11 @@ struct RegistryOptions: ParsableArguments {
         }
     }
 
+    /// Runs `body` on the opened store; errors reported as `reportingErrors` reports them.
+    func withStore(_ body: (SQLiteKeyStore) throws -> Void) throws {
+        try reportingErrors { try body(openStore()) }
+    }
+
     /// The root key, never taken from the command line (it would show in `ps`).
     func rootKey(required: Bool) throws -> RootKey? {
         var text: String?

@@ -60,6 +60,12 @@ enum Output {
         print(v.publicKeyPEM, terminator: v.publicKeyPEM.hasSuffix("\n") ? "" : "\n")
     }
 
+    /// `items` as JSON for scripts, else a table of `header` with one `row` per item.
+    static func list<Item: Encodable>(_ items: [Item], json asJSON: Bool, header: [String], row: (Item) -> [String]) {
+        if asJSON { return json(items) }
+        table(header, items.map(row))
+    }
+
     static func table(_ header: [String], _ rows: [[String]]) {
         let widths = header.indices.map { column in
             ([header[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0
