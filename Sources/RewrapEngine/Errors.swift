@@ -109,7 +109,8 @@ public struct RewrapRequestError: Error, Sendable, Equatable, CustomStringConver
     public var message: String { "request error\nrpc error: code = \(code.grpcName) desc = \(detail)" }
     public var description: String { "\(code.rawValue): \(message)" }
 
-    /// `{"code": …, "message": …}` as Connect sends it.
+    /// `{"code": …, "message": …}` as Connect sends it, strings escaped as the response's are
+    /// (every control character escaped, so any detail still makes valid JSON).
     public var connectJSON: String {
         var json = JSONWriter(capacity: 48 + message.utf8.count)
         json.raw("{")
