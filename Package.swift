@@ -13,7 +13,8 @@ import PackageDescription
 //   RewrapKeyRing        → RewrapEngine, Yams              keyring files
 //   RewrapClient         → RewrapCrypto, RewrapWire        the writer side: KAOs, request bodies, TDF archives
 //   RewrapEngine         → RewrapCrypto, RewrapWire        the engine; KeySource, RemoteKey, RewrapAuthorizer
-//   RewrapCrypto         → COpenSSL (internal import)      the only code that calls OpenSSL
+//   RewrapCrypto         → COpenSSL, RewrapWire            the only code that calls OpenSSL (both imported
+//                                                          internal; Wire for the one base64 encoder, in PEM)
 //   RewrapWire                                             the wire model, JSON writer, base64, hex
 let package = Package(
     name: "opentdf-rewrap",
@@ -46,7 +47,7 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
-        .target(name: "RewrapCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "RewrapCrypto", dependencies: ["COpenSSL", "RewrapWire"]),
         .target(name: "RewrapWire"),
         .target(name: "RewrapEngine", dependencies: ["RewrapCrypto", "RewrapWire"]),
         .target(name: "RewrapKeyRing", dependencies: ["RewrapEngine", "RewrapCrypto", .product(name: "Yams", package: "Yams")]),

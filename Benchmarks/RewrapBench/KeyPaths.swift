@@ -4,6 +4,7 @@ import RewrapEngine
 import RewrapKeyRing
 import RewrapRegistry
 import RewrapRegistrySQLite
+import RewrapWire
 
 /// Where the engine gets its KAS key from, one per benchmark path.
 enum BenchPath: String {
@@ -32,11 +33,9 @@ final class KeyPaths: @unchecked Sendable {
         keyRing = try KeyRing(keys: keys)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("rewrap-bench-\(UUID().uuidString)")
         store = try SQLiteKeyStore(path: directory.appendingPathComponent("keys.sqlite").path)
-        let rootKey = try RootKey(hex: CryptoPrimitives.randomBytes(count: 32).map { String(format: "%02x", $0) }.joined())
+        let rootKey = try RootKey(hex: Hex.lowercaseString(CryptoPrimitives.randomBytes(count: 32)))
         for key in keys {
-            try store.create(KeyRecord(
-                kid: key.kid, algorithm: key.algorithm, mode: .configRootKey, publicKeyPEM: try key.privateKey.publicKey.pem(),
-                privateKeyContext: PrivateKeyContext(keyID: "root", wrappedKey: try rootKey.wrap(key.privateKey.pkcs8PEM()))))
+            try store.create(KeyRecord.rootWrapped(kid: key.kid, privateKey: key.privateKey, rootKey: rootKey))
         }
         managers = DelegatingKeyManager(default: BasicKeyManager(rootKey: rootKey))
         warm = RegistryKeySource(store: store, managers: managers)

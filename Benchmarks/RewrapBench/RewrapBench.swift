@@ -64,7 +64,7 @@ struct Run: AsyncParsableCommand {
           swift run -c release rewrap-bench compare results/baseline.json results/2026-11-29T1200Z-quick.json
         """)
 
-    @Option(help: "KAS key algorithms, comma-separated (rsa:2048, rsa:3072, rsa:4096, ec:secp256r1, ec:secp384r1, ec:secp521r1).")
+    @Option(help: "KAS key algorithms, comma-separated (\(KeyAlgorithm.kasAlgorithms.map(\.description).joined(separator: ", "))).")
     var algorithms = Standard.algorithms
 
     @Option(help: "Client key kinds, comma-separated: rsa (RSA-2048), ec (on the KAS key's curve, P-256 for RSA keys), or an algorithm.")

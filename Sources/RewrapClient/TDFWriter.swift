@@ -37,23 +37,37 @@ public final class TDFWriter {
     // MARK: Policy
 
     /// `{"uuid":…,"body":{"dataAttributes":[…]|null,"dissem":[]|null}}` with Go's field order.
+    /// Strings are escaped as Foundation's `JSONEncoder` escapes them (`/` as `\/`): the output
+    /// this writer had before it used `JSONWriter`, kept byte for byte. (Go's `json.Marshal`
+    /// leaves `/` alone and escapes `<` `>` `&` instead.)
     public static func policyJSON(uuid: String, attributes: [String]) -> String {
-        func quoted(_ text: String) -> String {
-            let data = try! JSONEncoder().encode(text)
-            return String(decoding: data, as: UTF8.self)
-        }
-        let dataAttributes: String
-        let dissem: String
+        var json = JSONWriter(capacity: 96 + attributes.reduce(0) { $0 + $1.utf8.count + 80 }, escaping: .foundation)
+        json.raw("{")
+        json.key("uuid")
+        json.string(uuid)
+        json.raw(",")
+        json.key("body")
+        json.raw("{")
+        json.key("dataAttributes")
         if attributes.isEmpty {
-            dataAttributes = "null"
-            dissem = "null"
+            json.raw("null,")
+            json.key("dissem")
+            json.raw("null")
         } else {
-            dataAttributes = "[" + attributes.map {
-                "{\"attribute\":\(quoted($0)),\"displayName\":\"\",\"isDefault\":false,\"pubKey\":\"\",\"kasURL\":\"\"}"
-            }.joined(separator: ",") + "]"
-            dissem = "[]"
+            json.raw("[")
+            for (index, attribute) in attributes.enumerated() {
+                if index > 0 { json.raw(",") }
+                json.raw("{")
+                json.key("attribute")
+                json.string(attribute)
+                json.raw(#","displayName":"","isDefault":false,"pubKey":"","kasURL":""}"#)
+            }
+            json.raw("],")
+            json.key("dissem")
+            json.raw("[]")
         }
-        return "{\"uuid\":\(quoted(uuid)),\"body\":{\"dataAttributes\":\(dataAttributes),\"dissem\":\(dissem)}}"
+        json.raw("}}")
+        return String(decoding: json.bytes, as: UTF8.self)
     }
 
     /// The manifest's `encryptionInformation.policy`: standard padded base64 of the JSON.

@@ -10,10 +10,17 @@ public enum KeyAlgorithm: Sendable, Hashable, CustomStringConvertible {
     public static let ecP384 = KeyAlgorithm.ec(.p384)
     public static let ecP521 = KeyAlgorithm.ec(.p521)
 
-    /// Every algorithm a KAS key may have in this engine.
+    /// Every algorithm a KAS key may have in this engine: the one list help texts, messages and
+    /// the CLI's argument parsing are derived from.
     public static let kasAlgorithms: [KeyAlgorithm] = [.rsa2048, .rsa3072, .rsa4096, .ecP256, .ecP384, .ecP521]
 
-    /// Parses `rsa:2048|rsa:3072|rsa:4096|ec:secp256r1|ec:secp384r1|ec:secp521r1`.
+    /// `kasAlgorithms` spelled for a message: "rsa:2048, rsa:3072, …, ec:secp384r1 or ec:secp521r1".
+    public static var kasAlgorithmsListed: String {
+        let names = kasAlgorithms.map(\.description)
+        return names.dropLast().joined(separator: ", ") + " or " + names[names.count - 1]
+    }
+
+    /// Parses the spelling (`description`) of one of `kasAlgorithms`: `rsa:2048`, `ec:secp256r1`, ….
     public init?(_ string: String) {
         switch string {
         case "rsa:2048": self = .rsa2048

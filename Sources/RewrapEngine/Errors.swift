@@ -1,3 +1,5 @@
+import RewrapWire
+
 /// A per-KAO failure, rendered exactly as the Go KAS renders it (spec §4.4): the SDK classifies
 /// results by substring, so the text is part of the wire contract. Anything that depends on
 /// secret material is `badRequest` and nothing more.
@@ -107,12 +109,18 @@ public struct RewrapRequestError: Error, Sendable, Equatable, CustomStringConver
     public var message: String { "request error\nrpc error: code = \(code.grpcName) desc = \(detail)" }
     public var description: String { "\(code.rawValue): \(message)" }
 
-    /// `{"code": …, "message": …}` as Connect sends it.
+    /// `{"code": …, "message": …}` as Connect sends it, strings escaped as the response's are
+    /// (every control character escaped, so any detail still makes valid JSON).
     public var connectJSON: String {
-        let escaped = message.replacingOccurrences(of: "\\", with: "\\\\")
-            .replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
-        return "{\"code\":\"\(code.rawValue)\",\"message\":\"\(escaped)\"}"
+        var json = JSONWriter(capacity: 48 + message.utf8.count)
+        json.raw("{")
+        json.key("code")
+        json.string(code.rawValue)
+        json.raw(",")
+        json.key("message")
+        json.string(message)
+        json.raw("}")
+        return String(decoding: json.bytes, as: UTF8.self)
     }
 
     public static let missingRequestBody = RewrapRequestError(.invalidArgument, "missing request body")

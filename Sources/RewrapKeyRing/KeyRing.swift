@@ -79,21 +79,23 @@ public enum KeyRingError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The on-disk shape.
+/// The on-disk shape, read and written through Yams.
 struct KeyRingFile {
-    struct Entry: Decodable {
+    /// One key; every field optional so a bad entry is reported by name, not as a YAML error.
+    struct Entry: Codable, Equatable {
         var kid: String?
         var alg: String?
         var `private`: String?
         var legacy: Bool?
     }
 
-    struct Marker: Decodable {
+    struct Marker: Codable, Equatable {
         var kid: String
         var legacy: Bool?
     }
 
-    private struct Document: Decodable {
+    /// The `keys:` form (what `appendEntry` writes), with the optional separate `keyring:` list.
+    struct Document: Codable, Equatable {
         var keys: [Entry]?
         var keyring: [Marker]?
     }
@@ -127,7 +129,7 @@ extension KeyRingFile.Entry {
         guard let kid, !kid.isEmpty else { throw .invalidEntry(entry: name, reason: "missing `kid`") }
         guard let alg else { throw .invalidEntry(entry: name, reason: "missing `alg`") }
         guard let algorithm = KeyAlgorithm(alg) else {
-            throw .invalidEntry(entry: name, reason: "unknown `alg` \"\(alg)\" (use rsa:2048, rsa:3072, rsa:4096, ec:secp256r1, ec:secp384r1 or ec:secp521r1)")
+            throw .invalidEntry(entry: name, reason: "unknown `alg` \"\(alg)\" (use \(KeyAlgorithm.kasAlgorithmsListed))")
         }
         guard let privatePath = self.private, !privatePath.isEmpty else {
             throw .invalidEntry(entry: name, reason: "missing `private` (path to the PEM private key)")
@@ -201,14 +203,11 @@ extension KeyRing {
         }
         guard !entries.contains(where: { $0.kid == kid }) else { throw .duplicateKid(kid) }
         entries.append(.init(kid: kid, alg: algorithm.description, private: privateKeyPath, legacy: legacy))
-        var yaml = "# OpenTDF keyring: kid, alg, private (PEM path relative to this file), legacy\nkeys:\n"
-        for entry in entries {
-            yaml += "  - kid: \(yamlQuoted(entry.kid ?? ""))\n"
-            yaml += "    alg: \(yamlQuoted(entry.alg ?? ""))\n"
-            yaml += "    private: \(yamlQuoted(entry.private ?? ""))\n"
-            let isLegacy = entry.legacy ?? legacyKids.contains(entry.kid ?? "")
-            yaml += "    legacy: \(isLegacy)\n"
+        // Canonical form: every entry says whether it is legacy, so `keyring:` markers fold in.
+        for index in entries.indices {
+            entries[index].legacy = entries[index].legacy ?? legacyKids.contains(entries[index].kid ?? "")
         }
+        let yaml = try KeyRingFile.yaml(KeyRingFile.Document(keys: entries), path: path)
         do {
             try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         } catch {
@@ -217,8 +216,24 @@ extension KeyRing {
     }
 }
 
-private func yamlQuoted(_ text: String) -> String {
-    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+extension KeyRingFile {
+    /// The comment `appendEntry` puts on top (YAML encoders write no comments).
+    static let header = "# OpenTDF keyring: kid, alg, private (PEM path relative to this file), legacy\n"
+
+    /// `document` as YAML by Yams' encoder, which quotes and escapes whatever needs it (a path
+    /// with a newline or a kid that reads as a boolean round-trips). Block style, no line
+    /// folding (paths stay on one line), non-ASCII written as is.
+    static func yaml(_ document: Document, path: String) throws(KeyRingError) -> String {
+        let encoder = YAMLEncoder()
+        encoder.options = YAMLEncoder.Options(
+            indent: 2, width: -1, allowUnicode: true, sequenceStyle: .block, mappingStyle: .block,
+            newLineScalarStyle: .doubleQuoted)
+        do {
+            return header + (try encoder.encode(document))
+        } catch {
+            throw .malformed(path: path, reason: "cannot encode the keyring: \(error)")
+        }
+    }
 }
 
 /// Writes a secret to a new file readable by its owner only, straight from wiping memory.

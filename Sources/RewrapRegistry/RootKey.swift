@@ -63,6 +63,38 @@ public final class RootKey: Sendable {
     }
 }
 
+extension PrivateKeyContext {
+    /// The key id of a CONFIG_ROOT_KEY key's context: the root key, not a provider's.
+    public static let rootKeyID = "root"
+
+    /// `privateKey`'s PKCS#8 PEM wrapped by `rootKey`, as BasicManager stores a CONFIG_ROOT_KEY key.
+    public static func rootWrapped(_ privateKey: PrivateKey, rootKey: RootKey) throws(RegistryError) -> PrivateKeyContext {
+        do {
+            return PrivateKeyContext(keyID: rootKeyID, wrappedKey: try rootKey.wrap(privateKey.pkcs8PEM()))
+        } catch {
+            throw .invalid("the private key cannot be wrapped with the root key: \(error)")
+        }
+    }
+}
+
+extension KeyRecord {
+    /// A CONFIG_ROOT_KEY record for `privateKey`: its algorithm, its SPKI PEM, and its PKCS#8 PEM
+    /// wrapped by `rootKey` (what `keys create`, `keys rotate` and the benchmark's registry store).
+    public static func rootWrapped(
+        kid: String, privateKey: PrivateKey, rootKey: RootKey, legacy: Bool = false
+    ) throws(RegistryError) -> KeyRecord {
+        let publicKeyPEM: String
+        do {
+            publicKeyPEM = try privateKey.publicKey.pem()
+        } catch {
+            throw .invalid("the public key cannot be written as PEM: \(error)")
+        }
+        return KeyRecord(
+            kid: kid, algorithm: privateKey.algorithm, mode: .configRootKey, publicKeyPEM: publicKeyPEM,
+            privateKeyContext: try .rootWrapped(privateKey, rootKey: rootKey), legacy: legacy)
+    }
+}
+
 public enum RootKeyError: Error, Equatable, CustomStringConvertible {
     case invalidRootKey
     case malformedWrappedKey

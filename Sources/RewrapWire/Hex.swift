@@ -23,16 +23,25 @@ package enum Hex {
         return true
     }
 
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    /// The lowercase hex digit (UTF-8) of `nibble` (0…15): computed, no table to load.
+    @inlinable
+    package static func digit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") - 10 + nibble
+    }
 
     /// Lowercase hex digits of `bytes`, as UTF-8.
     package static func lowercase(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)
         for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xF)])
+            out.append(digit(byte >> 4))
+            out.append(digit(byte & 0xF))
         }
         return out
+    }
+
+    /// Lowercase hex text of `bytes` (root keys, test vectors).
+    package static func lowercaseString(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes.withUnsafeBytes { lowercase($0) }, as: UTF8.self)
     }
 }

@@ -48,8 +48,8 @@ struct Generate: AsyncParsableCommand {
           rewrap keys generate --alg ec:secp256r1 --kid e1 --out /etc/kas --keyring /etc/kas/keyring.yaml
         """)
 
-    @Option(help: "rsa:2048 | rsa:3072 | rsa:4096 | ec:secp256r1 | ec:secp384r1 | ec:secp521r1")
-    var alg: String
+    @Option(help: "Key algorithm.")
+    var alg: KeyAlgorithm
 
     @Option(help: "Key id written into KAOs by writers.")
     var kid: String
@@ -67,19 +67,15 @@ struct Generate: AsyncParsableCommand {
     var force = false
 
     func validate() throws {
-        guard KeyAlgorithm(alg) != nil else {
-            throw ValidationError("unknown --alg '\(alg)'; use rsa:2048, rsa:3072, rsa:4096, ec:secp256r1, ec:secp384r1 or ec:secp521r1")
-        }
         guard !kid.isEmpty, kid.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
             throw ValidationError("--kid must be non-empty and use letters, digits, '-', '_' or '.'")
         }
-        if legacy, alg != "rsa:2048" {
+        if legacy, alg != .rsa2048 {
             throw ValidationError("--legacy applies to rsa:2048 keys only (kid-free KAOs are RSA-2048)")
         }
     }
 
     func run() async throws {
-        let algorithm = KeyAlgorithm(alg)!
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let privatePath = (out as NSString).appendingPathComponent("\(kid)-private.pem")
         let publicPath = (out as NSString).appendingPathComponent("\(kid)-public.pem")
@@ -89,15 +85,15 @@ struct Generate: AsyncParsableCommand {
                 throw ValidationError("\(path) exists; pass --force to overwrite")
             }
         }
-        let key = try PrivateKey.generate(algorithm)
+        let key = try PrivateKey.generate(alg)
         try writeSecretFile(try key.pkcs8PEM(), to: privatePath, overwrite: force)
         try key.publicKey.pem().write(toFile: publicPath, atomically: true, encoding: .utf8)
         let keyringDirectory = URL(fileURLWithPath: keyringPath).deletingLastPathComponent().standardizedFileURL.path
         let absolutePrivate = URL(fileURLWithPath: privatePath).standardizedFileURL.path
         let relative = absolutePrivate.hasPrefix(keyringDirectory + "/")
             ? String(absolutePrivate.dropFirst(keyringDirectory.count + 1)) : absolutePrivate
-        try KeyRing.appendEntry(toFile: keyringPath, kid: kid, algorithm: algorithm, privateKeyPath: relative, legacy: legacy)
-        print("wrote \(privatePath) (0600) and \(publicPath); added kid \(kid) (\(algorithm)) to \(keyringPath)")
+        try KeyRing.appendEntry(toFile: keyringPath, kid: kid, algorithm: alg, privateKeyPath: relative, legacy: legacy)
+        print("wrote \(privatePath) (0600) and \(publicPath); added kid \(kid) (\(alg)) to \(keyringPath)")
     }
 }
 

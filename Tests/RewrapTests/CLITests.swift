@@ -77,7 +77,7 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: Self.executable.path), "rewrap is built beside the tests")
         let box = try Sandbox()
         let cases: [([String], Bool, Int32, String)] = [
-            (["keys", "create", "--kid", "x", "--alg", "rsa:1024"], true, 64, "unknown algorithm"),
+            (["keys", "create", "--kid", "x", "--alg", "rsa:1024"], true, 64, "The value 'rsa:1024' is invalid for '--alg <alg>'"),
             (["keys", "create", "--kid", "x", "--alg", "rsa:2048"], false, 1, "no root key"),
             (["keys", "create", "--kid", "e", "--alg", "ec:secp384r1", "--legacy"], true, 64, "rsa:2048 keys only"),
             (["keys", "get", "--kid", "missing"], true, 1, "no key with kid missing"),

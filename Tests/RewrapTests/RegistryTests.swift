@@ -27,10 +27,7 @@ final class TemporaryRegistry {
     /// A CONFIG_ROOT_KEY record for a fresh key; returns the record and the private key.
     func makeRecord(_ kid: String, _ algorithm: KeyAlgorithm, legacy: Bool = false) throws -> (KeyRecord, PrivateKey) {
         let key = try PrivateKey.generate(algorithm)
-        let record = KeyRecord(kid: kid, algorithm: algorithm, mode: .configRootKey, publicKeyPEM: try key.publicKey.pem(),
-                               privateKeyContext: PrivateKeyContext(keyID: "root", wrappedKey: try rootKey.wrap(key.pkcs8PEM())),
-                               legacy: legacy)
-        return (record, key)
+        return (try KeyRecord.rootWrapped(kid: kid, privateKey: key, rootKey: rootKey, legacy: legacy), key)
     }
 
     @discardableResult

@@ -113,7 +113,7 @@ import Testing
     }
 
     @Test func goStringEscaping() {
-        #expect(GoJSON.quoted("a<b>&\"\\\n\r\t\u{01}\u{2028}é/") == "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\r\\t\\u0001\\u2028é/\"")
+        #expect(JSONWriter.quoted("a<b>&\"\\\n\r\t\u{01}\u{2028}é/", escaping: .goHTMLSafe) == "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\r\\t\\u0001\\u2028é/\"")
     }
 
     /// Each archive KAO opens, with its KAS private key, to the archive's DEK: RSA directly,
