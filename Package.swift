@@ -15,6 +15,7 @@ import PackageDescription
 //   RewrapEngine         → RewrapCrypto, RewrapWire        the engine; KeySource, RemoteKey, RewrapAuthorizer
 //   RewrapCrypto         → COpenSSL (internal import)      the only code that calls OpenSSL
 //   RewrapWire                                             the wire model, JSON writer, base64, hex
+//   RewrapAsync                                            a cancellation-aware async semaphore (KMS client, simulator HSM)
 let package = Package(
     name: "opentdf-rewrap",
     platforms: [.macOS(.v15)],
@@ -48,6 +49,7 @@ let package = Package(
         ),
         .target(name: "RewrapCrypto", dependencies: ["COpenSSL"]),
         .target(name: "RewrapWire"),
+        .target(name: "RewrapAsync"),
         .target(name: "RewrapEngine", dependencies: ["RewrapCrypto", "RewrapWire"]),
         .target(name: "RewrapKeyRing", dependencies: ["RewrapEngine", "RewrapCrypto", .product(name: "Yams", package: "Yams")]),
         .target(name: "RewrapRegistry", dependencies: ["RewrapEngine", "RewrapCrypto", "RewrapWire"]),
@@ -63,7 +65,7 @@ let package = Package(
         .target(
             name: "RewrapKMS",
             dependencies: [
-                "RewrapAWSWire", "RewrapRegistry", "RewrapEngine", "RewrapCrypto", "RewrapWire",
+                "RewrapAWSWire", "RewrapAsync", "RewrapRegistry", "RewrapEngine", "RewrapCrypto", "RewrapWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -73,7 +75,7 @@ let package = Package(
         .target(
             name: "RewrapKMSSimulator",
             dependencies: [
-                "RewrapAWSWire", "RewrapCrypto", "RewrapWire",
+                "RewrapAWSWire", "RewrapAsync", "RewrapCrypto", "RewrapWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -116,7 +118,7 @@ let package = Package(
             dependencies: [
                 "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
                 "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
-                "RewrapBenchKit",
+                "RewrapBenchKit", "RewrapAsync",
             ],
             exclude: ["Fixtures"]
         ),
