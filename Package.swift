@@ -16,6 +16,7 @@ import PackageDescription
 //   RewrapCrypto         → COpenSSL, RewrapWire            the only code that calls OpenSSL (both imported
 //                                                          internal; Wire for the one base64 encoder, in PEM)
 //   RewrapWire                                             the wire model, JSON writer, base64, hex
+//   RewrapAsync                                            a cancellation-aware async semaphore (KMS client, simulator HSM)
 let package = Package(
     name: "opentdf-rewrap",
     platforms: [.macOS(.v15)],
@@ -39,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -49,6 +52,7 @@ let package = Package(
         ),
         .target(name: "RewrapCrypto", dependencies: ["COpenSSL", "RewrapWire"]),
         .target(name: "RewrapWire"),
+        .target(name: "RewrapAsync"),
         .target(name: "RewrapEngine", dependencies: ["RewrapCrypto", "RewrapWire"]),
         .target(name: "RewrapKeyRing", dependencies: ["RewrapEngine", "RewrapCrypto", .product(name: "Yams", package: "Yams")]),
         .target(name: "RewrapRegistry", dependencies: ["RewrapEngine", "RewrapCrypto", "RewrapWire"]),
@@ -64,7 +68,7 @@ let package = Package(
         .target(
             name: "RewrapKMS",
             dependencies: [
-                "RewrapAWSWire", "RewrapRegistry", "RewrapEngine", "RewrapCrypto", "RewrapWire",
+                "RewrapAWSWire", "RewrapAsync", "RewrapRegistry", "RewrapEngine", "RewrapCrypto", "RewrapWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -74,7 +78,7 @@ let package = Package(
         .target(
             name: "RewrapKMSSimulator",
             dependencies: [
-                "RewrapAWSWire", "RewrapCrypto", "RewrapWire",
+                "RewrapAWSWire", "RewrapAsync", "RewrapCrypto", "RewrapWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -86,6 +90,8 @@ let package = Package(
                 "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
                 "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
@@ -123,7 +129,7 @@ let package = Package(
             dependencies: [
                 "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
                 "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
-                "RewrapBenchKit",
+                "RewrapBenchKit", "RewrapAsync",
             ],
             exclude: ["Fixtures"]
         ),

@@ -5,24 +5,28 @@ import RewrapCrypto
 import RewrapEngine
 import RewrapKMS
 import RewrapKMSSimulator
+import RewrapProviders
 import RewrapRegistry
 import RewrapRegistrySQLite
 
 /// The `kms` path: the KAS key lives in the simulated KMS (REMOTE mode), started by the harness
 /// on loopback and reached over HTTP through the production client (SigV4, keep-alive pool,
-/// retries, adaptive rate). The simulator runs in benchmark mode: every answer is registered
-/// ahead of the run, so it spends no CPU on private-key math during it.
-final class KMSPath: @unchecked Sendable {
+/// retries, adaptive rate), built from a provider config by `ProviderKeyManagers` exactly as
+/// `rewrap request --db` and the server build it. The simulator runs in benchmark mode: every
+/// answer is registered ahead of the run, so it spends no CPU on private-key math during it.
+final class KMSPath: Sendable {
     let profileName: String
     let profile: SimulatorProfile
     let simulator: SimulatedKMS
     let server: KMSSimulatorServer
-    let transport: HTTPKMSTransport
+    let providers: ProviderKeyManagers
+    /// The provider's KMS client: its statistics are the run's throttles and retries.
     let client: KMSClient
     let source: RegistryKeySource
     private let directory: URL
 
     static let credentials = SigV4.Credentials(accessKeyID: "AKIDBENCH", secretAccessKey: "bench-secret")
+    static let providerName = "kms-sim"
 
     init(profileName: String, kid: String, key: PrivateKey, workloads: [Workload], maxInFlight: Int) async throws {
         guard let profile = SimulatorProfile.named(profileName) else { throw BenchError("unknown KMS profile \(profileName)") }
@@ -50,23 +54,36 @@ final class KMSPath: @unchecked Sendable {
             }
         }
         server = try await KMSSimulatorServer.start(simulator: simulator)
-        transport = HTTPKMSTransport(endpoint: URL(string: "http://127.0.0.1:\(server.port)")!, maxConnections: maxInFlight)
-        client = KMSClient(transport: transport, host: "127.0.0.1:\(server.port)", region: "us-east-1",
-                           credentials: Self.credentials, maxInFlight: maxInFlight)
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("rewrap-bench-kms-\(UUID().uuidString)")
-        let store = try SQLiteKeyStore(path: directory.appendingPathComponent("keys.sqlite").path)
-        let provider = try store.createProvider(ProviderConfig(
-            name: "kms-sim", manager: KMSKeyManager.managerName, configJSON: #"{"endpoint":"http://127.0.0.1:\#(server.port)"}"#))
-        try store.create(KeyRecord(kid: kid, algorithm: key.algorithm, mode: .remote, publicKeyPEM: try key.publicKey.pem(),
-                                   privateKeyContext: PrivateKeyContext(keyID: keyID), providerConfig: provider))
-        let client = self.client
-        source = RegistryKeySource(store: store, managers: DelegatingKeyManager(
-            default: BasicKeyManager(rootKey: nil),
-            factories: [KMSKeyManager.managerName: { _ throws(KeyManagerError) in KMSKeyManager(client: client) }]))
+        do {
+            let store = try SQLiteKeyStore(path: directory.appendingPathComponent("keys.sqlite").path)
+            // The bench's credentials go in the config, not the environment, so the run does not
+            // depend on (or pick up) the caller's AWS variables.
+            let config = """
+                {"endpoint":"http://127.0.0.1:\(server.port)","region":"us-east-1","maxInFlight":\(maxInFlight),\
+                "accessKeyID":"\(Self.credentials.accessKeyID)","secretAccessKey":"\(Self.credentials.secretAccessKey)"}
+                """
+            let provider = try store.createProvider(ProviderConfig(name: Self.providerName, manager: KMSKeyManager.managerName,
+                                                                   configJSON: config))
+            try store.create(KeyRecord(kid: kid, algorithm: key.algorithm, mode: .remote, publicKeyPEM: try key.publicKey.pem(),
+                                       privateKeyContext: PrivateKeyContext(keyID: keyID), providerConfig: provider))
+            let built = try ProviderKeyManagers.build(store: store, rootKey: nil, environment: [:])
+            guard let client = built.kmsClient(provider: Self.providerName) else {
+                await built.shutdown()
+                throw BenchError("no KMS client was built for provider \(Self.providerName)")
+            }
+            providers = built
+            self.client = client
+            source = RegistryKeySource(store: store, managers: built.managers)
+        } catch {
+            await server.shutdown()
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
     }
 
     func shutdown() async {
-        try? await transport.shutdown()
+        await providers.shutdown()
         await server.shutdown()
         try? FileManager.default.removeItem(at: directory)
     }

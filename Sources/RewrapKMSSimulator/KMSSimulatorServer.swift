@@ -2,24 +2,31 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// The simulated KMS on an HTTP/1.1 socket (SwiftNIO), keep-alive on. Requests on one connection
 /// are served in order; connections run concurrently. `GET /admin/counters` returns the
 /// simulator's counters as JSON.
+///
+/// Two ways to stop: `beginGracefulShutdown()` stops accepting, closes idle connections and lets
+/// each request in flight finish (its connection closes after the answer), and
+/// `waitUntilFinished()` returns once the last one has; `shutdown()` closes everything at once.
 public final class KMSSimulatorServer: Sendable {
     public let simulator: SimulatedKMS
     public let port: Int
     private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     private let serving: Task<Void, Never>
+    private let connections: Connections
     private static let maxBodyBytes = 1 << 20
 
     private init(simulator: SimulatedKMS, port: Int,
                  channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>,
-                 serving: Task<Void, Never>) {
+                 serving: Task<Void, Never>, connections: Connections) {
         self.simulator = simulator
         self.port = port
         self.channel = channel
         self.serving = serving
+        self.connections = connections
     }
 
     /// Binds `host:port` (port 0 picks a free one) and starts serving.
@@ -36,29 +43,59 @@ public final class KMSSimulatorServer: Sendable {
                 }
             }
         let boundPort = channel.channel.localAddress?.port ?? port
+        let registry = Connections()
         let serving = Task<Void, Never> {
             _ = try? await withThrowingDiscardingTaskGroup { group in
                 try await channel.executeThenClose { connections in
                     for try await connection in connections {
-                        group.addTask { await serve(connection, simulator: simulator) }
+                        group.addTask { await serve(connection, simulator: simulator, registry: registry) }
                     }
                 }
             }
         }
-        return KMSSimulatorServer(simulator: simulator, port: boundPort, channel: channel, serving: serving)
+        return KMSSimulatorServer(simulator: simulator, port: boundPort, channel: channel, serving: serving, connections: registry)
     }
 
     /// Stops accepting and closes every connection.
     public func shutdown() async {
-        try? await channel.channel.close()
+        cancel()
+        await serving.value
+    }
+
+    /// `shutdown()` without waiting: for a cancellation handler.
+    public func cancel() {
+        _ = connections.beginDraining()
+        channel.channel.close(promise: nil)
         serving.cancel()
+    }
+
+    /// Stops accepting new connections and closes the idle ones; a request in flight is answered,
+    /// then its connection closes. Returns at once; `waitUntilFinished()` waits for the last one.
+    public func beginGracefulShutdown() {
+        for idle in connections.beginDraining() { idle.close(promise: nil) }
+        channel.channel.close(promise: nil)
+    }
+
+    /// Whether `beginGracefulShutdown()`, `cancel()` or `shutdown()` was called.
+    public var isShuttingDown: Bool { connections.isDraining }
+
+    /// Returns when the server has stopped serving: after a shutdown, once every connection has
+    /// closed (or at once if the listening socket failed).
+    public func waitUntilFinished() async {
         await serving.value
     }
 
     private static func serve(
-        _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, simulator: SimulatedKMS
+        _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, simulator: SimulatedKMS,
+        registry: Connections
     ) async {
         let channel = connection.channel
+        guard let id = registry.add(channel) else {
+            // Accepted while the server was draining: not served.
+            try? await channel.close()
+            return
+        }
+        defer { registry.remove(id) }
         try? await connection.executeThenClose { inbound, outbound in
             var head: HTTPRequestHead?
             var body: [UInt8] = []
@@ -69,6 +106,8 @@ public final class KMSSimulatorServer: Sendable {
                 if hanging { continue }
                 switch part {
                 case .head(let requestHead):
+                    // A request that arrives once draining has begun is not started.
+                    guard registry.setBusy(id, true) else { return }
                     head = requestHead
                     body.removeAll(keepingCapacity: true)
                 case .body(let buffer):
@@ -80,6 +119,7 @@ public final class KMSSimulatorServer: Sendable {
                         let json = (try? JSONEncoder().encode(simulator.counters)).map(Array.init) ?? []
                         try await write(outbound, status: 200, headers: [("Content-Type", "application/json")], body: json,
                                         keepAlive: requestHead.isKeepAlive)
+                        guard registry.setBusy(id, false) else { return }
                         continue
                     }
                     let reply = await simulator.handle(
@@ -89,7 +129,8 @@ public final class KMSSimulatorServer: Sendable {
                     switch reply.disposition {
                     case .respond:
                         try await write(outbound, status: reply.status, headers: reply.headers, body: reply.body, keepAlive: requestHead.isKeepAlive)
-                        if !requestHead.isKeepAlive { return }
+                        // Draining: the answer is out, the connection closes.
+                        guard registry.setBusy(id, false), requestHead.isKeepAlive else { return }
                     case .resetConnection:
                         // SO_LINGER 0: the close sends a reset, as a failed peer would.
                         if let socket = channel as? SocketOptionProvider {
@@ -97,7 +138,9 @@ public final class KMSSimulatorServer: Sendable {
                         }
                         return
                     case .hang:
+                        // Nothing is in flight any more: a graceful shutdown closes it.
                         hanging = true
+                        guard registry.setBusy(id, false) else { return }
                     }
                 }
             }
@@ -115,5 +158,49 @@ public final class KMSSimulatorServer: Sendable {
                                                         headers: httpHeaders)))
         try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
         try await outbound.write(.end(nil))
+    }
+}
+
+/// The open connections and whether each is serving a request, so a graceful shutdown can close
+/// the idle ones at once and let the busy ones finish.
+final class Connections: Sendable {
+    private struct State {
+        var draining = false
+        var nextID = 0
+        var open: [Int: (channel: any Channel, busy: Bool)] = [:]
+    }
+    private let state = Mutex(State())
+
+    var isDraining: Bool { state.withLock { $0.draining } }
+
+    /// Registers a new connection; nil once draining.
+    func add(_ channel: any Channel) -> Int? {
+        state.withLock { state in
+            guard !state.draining else { return nil }
+            state.nextID += 1
+            state.open[state.nextID] = (channel, false)
+            return state.nextID
+        }
+    }
+
+    func remove(_ id: Int) {
+        _ = state.withLock { $0.open.removeValue(forKey: id) }
+    }
+
+    /// Marks a connection busy or idle; false when draining (the connection should close
+    /// instead of starting or awaiting another request).
+    func setBusy(_ id: Int, _ busy: Bool) -> Bool {
+        state.withLock { state in
+            state.open[id]?.busy = busy
+            return !state.draining
+        }
+    }
+
+    /// Starts draining; returns the idle connections, to close.
+    func beginDraining() -> [any Channel] {
+        state.withLock { state in
+            state.draining = true
+            return state.open.values.filter { !$0.busy }.map(\.channel)
+        }
     }
 }

@@ -319,7 +319,7 @@ public final class SQLiteKeyStore: KeyStore {
         guard let row = try Row.fetchOne(db, sql: selectKeys + " WHERE k.kid = ?", arguments: [kid]) else {
             throw RegistryError.notFound("no key with kid \(kid)")
         }
-        return record(row)
+        return try record(row)
     }
 
     private static func insert(_ record: KeyRecord, _ db: Database) throws {
@@ -340,7 +340,7 @@ public final class SQLiteKeyStore: KeyStore {
             ])
     }
 
-    private static func record(_ row: Row) -> KeyRecord {
+    private static func record(_ row: Row) throws -> KeyRecord {
         let keyID: String? = row["private_key_id"]
         let wrapped: String? = row["wrapped_key"]
         let context = keyID == nil && wrapped == nil ? nil : PrivateKeyContext(keyID: keyID ?? "", wrappedKey: wrapped ?? "")
@@ -348,9 +348,14 @@ public final class SQLiteKeyStore: KeyStore {
         if let id: String = row["p_id"] {
             provider = ProviderConfig(id: id, name: row["p_name"], manager: row["p_manager"], configJSON: row["p_config"])
         }
-        let algorithmText: String = row["algorithm"]
+        let kid: String = row["kid"]
+        let algorithmText: String? = row["algorithm"]
+        // Never a default: a key read back under the wrong algorithm would be served as one.
+        guard let algorithmText, let algorithm = KeyAlgorithm(algorithmText) else {
+            throw RegistryError.storage("key \(kid): unreadable algorithm '\(algorithmText?.prefix(40) ?? "NULL")' in the registry")
+        }
         return KeyRecord(
-            id: row["id"], kid: row["kid"], algorithm: KeyAlgorithm(algorithmText) ?? .rsa2048,
+            id: row["id"], kid: kid, algorithm: algorithm,
             status: KeyStatus(rawValue: row["status"]) ?? .active, mode: KeyMode(rawValue: row["mode"]) ?? .publicKeyOnly,
             publicKeyPEM: row["public_key_pem"], privateKeyContext: context, providerConfig: provider,
             legacy: (row["legacy"] as Int) == 1,

@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
+import Logging
 import RewrapAWSWire
 import RewrapCrypto
 import RewrapEngine
 import RewrapKMS
 import RewrapKMSSimulator
+import ServiceLifecycle
 
 struct KMSSim: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +16,9 @@ struct KMSSim: AsyncParsableCommand {
         Operations: CreateKey, DescribeKey, ListKeys, GetPublicKey, Decrypt (RSAES_OAEP_SHA_1/_SHA_256,
         SYMMETRIC_DEFAULT), DeriveSharedSecret; admin targets RewrapKMSSimulator.ImportKey (load an
         existing PKCS#8 key), RegisterDecrypt and RegisterSharedSecret (benchmark-mode answers).
-        GET /admin/counters returns the counters; they are also printed at shutdown (Ctrl-C).
+        GET /admin/counters returns the counters. SIGTERM or SIGINT (Ctrl-C) shuts down gracefully:
+        no new connections, requests in flight are answered, then the counters are printed and the
+        exit status is 0.
 
         Profiles: realistic (p50 10 ms, p99 50 ms, heavy tail, AWS's current quotas, SLA-level faults),
         stress (0.5% 500s, 0.2% 503s, resets, hangs), outage (30 s of 503s from 5 s after start),
@@ -90,48 +94,54 @@ struct KMSSim: AsyncParsableCommand {
         let server = try await KMSSimulatorServer.start(simulator: simulator, host: host, port: port)
         print("kms-sim listening on http://\(host):\(server.port) (profile \(profileFile ?? profile), p50 \(settings.latency.p50Milliseconds) ms, p99 \(settings.latency.p99Milliseconds) ms, RSA \(settings.quotas.rsaPerSecond)/s, ECC \(settings.quotas.eccPerSecond)/s\(verifySigv4 ? ", SigV4 enforced" : "")\(benchmarkMode ? ", benchmark mode" : ""))")
         fflush(nil)
-        await waitForTermination()
-        await server.shutdown()
+        // SIGTERM and SIGINT start a graceful shutdown: stop accepting, answer what is in flight.
+        // A shutdown that takes longer than the bound is turned into a cancellation (every
+        // connection closed), so the process always exits.
+        var logger = Logger(label: "rewrap.kms-sim", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = .warning
+        var configuration = ServiceGroupConfiguration(
+            services: [KMSSimulatorService(server: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(10)
+        var failure: (any Error)?
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch {
+            failure = error
+        }
+        // The counters are printed however serving ended: they are what a run is for.
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         print("kms-sim counters:")
         print(String(decoding: try encoder.encode(simulator.counters), as: UTF8.self))
+        if let failure {
+            FileHandle.standardError.write(Data("rewrap: kms-sim: \(failure)\n".utf8))
+            throw ExitCode(1)
+        }
     }
+}
 
-    /// Waits for SIGINT or SIGTERM.
-    private func waitForTermination() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let signals = [SIGINT, SIGTERM]
-            let once = OnceFlag()
-            var sources: [DispatchSourceSignal] = []
-            for number in signals {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    if once.claim() { continuation.resume() }
-                }
-                source.resume()
-                sources.append(source)
+/// The simulator's server as a service: it serves until the service group's graceful shutdown
+/// (SIGTERM/SIGINT), then drains; cancelled, it closes every connection at once.
+struct KMSSimulatorService: Service, CustomStringConvertible {
+    let server: KMSSimulatorServer
+    var description: String { "kms-sim on port \(server.port)" }
+
+    func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await server.waitUntilFinished()
+            } onGracefulShutdown: {
+                server.beginGracefulShutdown()
             }
-            SignalSources.keep(sources)
+        } onCancel: {
+            server.cancel()
         }
+        // Serving ended without being asked to (the listening socket failed): an error, so the
+        // process does not exit 0 as if shut down.
+        guard server.isShuttingDown else { throw KMSSimulatorStopped() }
     }
 }
 
-/// Resumes a continuation at most once.
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var claimed = false
-    func claim() -> Bool {
-        lock.withLock {
-            defer { claimed = true }
-            return !claimed
-        }
-    }
-}
-
-/// Keeps signal sources alive for the process lifetime.
-enum SignalSources {
-    nonisolated(unsafe) private static var retained: [DispatchSourceSignal] = []
-    static func keep(_ sources: [DispatchSourceSignal]) { retained += sources }
+struct KMSSimulatorStopped: Error, CustomStringConvertible {
+    var description: String { "the simulator stopped serving without a shutdown request" }
 }

@@ -4,6 +4,7 @@ import RewrapClient
 import RewrapCrypto
 import RewrapEngine
 import RewrapKeyRing
+import RewrapProviders
 import RewrapRegistry
 import RewrapWire
 
@@ -102,12 +103,19 @@ struct Request: AsyncParsableCommand {
         abstract: "Rewrap one UnsignedRewrapRequest (JSON) and print the RewrapResponse (JSON).",
         discussion: """
         The input is the JSON of kas.UnsignedRewrapRequest: the SRT's requestBody claim. Per-KAO failures
-        are results with status "fail" and the KAS's exact error string; a request-level failure prints the
-        Connect error envelope on stdout and exits 1. Bad usage exits 64; an unusable keyring exits 78.
+        are results with status "fail" and the KAS's exact error string (an unreachable KMS is
+        "key service unavailable" on each of its KAOs); they are not a request failure, and the command
+        exits 0. A request-level failure prints the Connect error envelope on stdout and exits 1. Bad
+        usage exits 64, an unreadable input 66; an unusable keyring or provider config exits 78.
+
+        With --db, REMOTE and PROVIDER_ROOT_KEY keys are served by their provider's key manager
+        (opentdf.io/aws: AWS credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY unless the
+        provider config names them); a provider whose manager this build lacks is warned about.
 
         Examples:
           rewrap request --keyring keys/keyring.yaml --in body.json
           cat body.json | rewrap request --keyring keys/keyring.yaml --permit-all
+          rewrap request --db rewrap-keys.sqlite --in body.json
         """)
 
     @Option(help: "Keyring file (YAML or JSON) listing {kid, alg, private, legacy}.")
@@ -134,6 +142,7 @@ struct Request: AsyncParsableCommand {
 
     func run() async throws {
         let keys: any KeySource
+        var providers: ProviderKeyManagers?
         do {
             if let keyring {
                 keys = try KeyRing.load(file: keyring)
@@ -143,15 +152,28 @@ struct Request: AsyncParsableCommand {
                 registry.rootKeyFile = rootKeyFile
                 let rootKey = try registry.rootKey(required: false)
                 if rootKey == nil {
-                    FileHandle.standardError.write(Data("rewrap: warning: no root key (REWRAP_ROOT_KEY or --root-key-file); CONFIG_ROOT_KEY keys will fail\n".utf8))
+                    warn("no root key (REWRAP_ROOT_KEY or --root-key-file); CONFIG_ROOT_KEY keys will fail")
                 }
-                keys = RegistryKeySource(store: try registry.openStore(),
-                                         managers: DelegatingKeyManager(default: BasicKeyManager(rootKey: rootKey)))
+                let store = try registry.openStore()
+                let built = try ProviderKeyManagers.build(store: store, rootKey: rootKey)
+                for provider in built.unsupportedProviders {
+                    warn("provider \(provider) uses a key manager this build does not have; its keys will fail")
+                }
+                providers = built
+                keys = RegistryKeySource(store: store, managers: built.managers)
             }
         } catch {
             FileHandle.standardError.write(Data("rewrap: \(error)\n".utf8))
             throw ExitCode(78)
         }
+        // The KMS connection pools are closed however the rewrap ends.
+        let status = await rewrap(keys: keys)
+        await providers?.shutdown()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Reads the body, rewraps it and prints the response; the exit status.
+    private func rewrap(keys: any KeySource) async -> Int32 {
         let body: [UInt8]
         do {
             if let input, input != "-" {
@@ -161,7 +183,7 @@ struct Request: AsyncParsableCommand {
             }
         } catch {
             FileHandle.standardError.write(Data("rewrap: cannot read \(input ?? "stdin"): \((error as NSError).localizedDescription)\n".utf8))
-            throw ExitCode(66)
+            return 66
         }
         var configuration = RewrapConfiguration()
         configuration.ecWrappedEnabled = !disableEC
@@ -170,11 +192,16 @@ struct Request: AsyncParsableCommand {
         do {
             let response = try await engine.rewrap(json: body)
             FileHandle.standardOutput.write(Data(response + [0x0A]))
+            return 0
         } catch {
             print(error.connectJSON)
             FileHandle.standardError.write(Data("rewrap: request failed: \(error.detail)\n".utf8))
-            throw ExitCode(1)
+            return 1
         }
+    }
+
+    private func warn(_ message: String) {
+        FileHandle.standardError.write(Data("rewrap: warning: \(message)\n".utf8))
     }
 }
 

@@ -409,15 +409,15 @@ import Testing
 }
 
 @Suite struct AdaptiveRateLimiterTests {
-    @Test func unlimitedUntilThrottledThenBackedOff() async {
+    @Test func unlimitedUntilThrottledThenBackedOff() async throws {
         let limiter = AdaptiveRateLimiter()
         #expect(limiter.currentRate == .infinity)
         var generation = 0
-        for _ in 0..<50 { generation = await limiter.acquire() }
+        for _ in 0..<50 { generation = try await limiter.acquire() }
         limiter.recordThrottle(generation: generation)
         let first = limiter.currentRate
         #expect(first.isFinite && first > 0)
-        generation = await limiter.acquire()
+        generation = try await limiter.acquire()
         limiter.recordThrottle(generation: generation)
         #expect(limiter.currentRate < first)
         let low = limiter.currentRate
@@ -425,10 +425,10 @@ import Testing
         #expect(limiter.currentRate > low)
     }
 
-    @Test func aBurstOfThrottlesCountsOnce() async {
+    @Test func aBurstOfThrottlesCountsOnce() async throws {
         let limiter = AdaptiveRateLimiter()
         var generations: [Int] = []
-        for _ in 0..<20 { generations.append(await limiter.acquire()) }
+        for _ in 0..<20 { generations.append(try await limiter.acquire()) }
         for generation in generations { limiter.recordThrottle(generation: generation) }
         let once = limiter.currentRate
         #expect(once.isFinite)
