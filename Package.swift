@@ -5,8 +5,10 @@ import PackageDescription
 //
 //   rewrap (CLI), rewrap-bench → the modules below they drive
 //   RewrapProviders      → RewrapKMS, RewrapRegistry      key managers built from the registry's provider configs
-//   RewrapKMS            → RewrapAWSWire, RewrapRegistry   AWS KMS client (AsyncHTTPClient), KMS key manager
-//   RewrapKMSSimulator   → RewrapAWSWire, RewrapCrypto     simulated AWS KMS, its admin calls, its NIO server
+//   RewrapKMS            → RewrapAWSWire, RewrapRegistry,  AWS KMS client (AsyncHTTPClient), KMS key manager
+//                          RewrapAsync
+//   RewrapKMSSimulator   → RewrapAWSWire, RewrapCrypto,    simulated AWS KMS, its admin calls, its NIO server
+//                          RewrapAsync
 //   RewrapAWSWire        → RewrapCrypto, RewrapWire        SigV4, the AWS JSON 1.1 model, the transport seam
 //   RewrapRegistrySQLite → RewrapRegistry, GRDB            the SQLite KeyStore
 //   RewrapRegistry       → RewrapEngine                    key records, KeyStore, key managers, cache, root key
