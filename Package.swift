@@ -170,7 +170,7 @@ let package = Package(
         // Runs the `rewrap` executable built beside the test bundle (`swift build --build-tests`).
         .testTarget(
             name: "rewrapTests",
-            dependencies: ["RewrapRegistrySQLite", "RewrapRegistry", "RewrapCrypto", "RewrapRegistryTestSupport"]
+            dependencies: ["RewrapRegistrySQLite", "RewrapRegistry", "RewrapRegistryTestSupport"]
         ),
     ]
 )

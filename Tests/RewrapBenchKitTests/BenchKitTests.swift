@@ -68,14 +68,13 @@ import Testing
         var object = try JSONSerialization.jsonObject(with: try Self.report().encoded()) as! [String: Any]
         object["schemaVersion"] = 2
         let old = try JSONSerialization.data(withJSONObject: object)
-        #expect(throws: BenchReportError.self) { try BenchReport.decode(old, source: "old.json") }
-        do {
-            _ = try BenchReport.decode(old, source: "old.json")
-        } catch {
-            #expect("\(error)".contains("schema version 2"))
-        }
-        #expect(throws: BenchReportError.self) { try BenchReport.decode(Data("{}".utf8), source: "empty.json") }
-        #expect(throws: BenchReportError.self) { try BenchReport.decode(Data("[1]".utf8), source: "array.json") }
+        let other = #expect(throws: BenchReportError.self) { try BenchReport.decode(old, source: "old.json") }
+        #expect(other?.description
+            == "old.json has schema version 2, this rewrap-bench reads \(BenchReport.schemaVersion): re-run it to make a new one")
+        let empty = #expect(throws: BenchReportError.self) { try BenchReport.decode(Data("{}".utf8), source: "empty.json") }
+        #expect(empty?.description == "empty.json is not a rewrap-bench report (no schemaVersion)")
+        let array = #expect(throws: BenchReportError.self) { try BenchReport.decode(Data("[1]".utf8), source: "array.json") }
+        #expect(array?.description == "array.json is not a rewrap-bench report (no schemaVersion)")
     }
 
     // MARK: Regression gate

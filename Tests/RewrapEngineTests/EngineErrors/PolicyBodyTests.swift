@@ -8,8 +8,8 @@ import RewrapWire
 import Testing
 
 extension EngineErrorTests {
-    /// Policy body: an undecodable policy fails all KAOs of that policy, other policies are unaffected;
-    /// Go's `encoding/json` reading rules (spec §5 step 7).
+    /// Policy body: an undecodable policy fails all KAOs of that policy, other policies are
+    /// unaffected; the body is read by Go's `encoding/json` rules (spec §5 step 7).
     @Suite struct PolicyBodyTests: EngineErrorSuite {
         @Test(arguments: [
             ("not base64", "!!!{not base64}!!!"),
