@@ -126,14 +126,73 @@ let package = Package(
             ],
             path: "Benchmarks/RewrapBench"
         ),
+        // Tests: one target per module (Tests/<Module>Tests), each depending on the module it tests,
+        // the modules it drives that module through, and the support targets below. Tests that span
+        // modules live with the highest module they exercise; `RewrapIntegrationTests` holds those
+        // that span unrelated ones (KMS + SQLite registry + engine), `rewrapTests` those that run
+        // the built `rewrap` executable.
+        //
+        // Support (non-test) targets, bottom up: fixture keys, vectors and small helpers; the engine
+        // harness (an in-memory KeySource, request/KAO builders, expected wire strings); a temporary
+        // SQLite registry.
+        .target(name: "RewrapTestSupport", dependencies: ["RewrapCrypto"], path: "Tests/RewrapTestSupport", exclude: ["Fixtures"]),
+        .target(
+            name: "RewrapEngineTestSupport",
+            dependencies: ["RewrapTestSupport", "RewrapEngine", "RewrapClient", "RewrapCrypto", "RewrapWire"],
+            path: "Tests/RewrapEngineTestSupport"
+        ),
+        .target(
+            name: "RewrapRegistryTestSupport",
+            dependencies: ["RewrapRegistrySQLite", "RewrapRegistry", "RewrapEngine", "RewrapCrypto"],
+            path: "Tests/RewrapRegistryTestSupport"
+        ),
+        .testTarget(name: "RewrapCryptoTests", dependencies: ["RewrapCrypto", "RewrapWire", "RewrapTestSupport"]),
+        .testTarget(name: "RewrapAsyncTests", dependencies: ["RewrapAsync", "RewrapTestSupport"]),
+        .testTarget(name: "RewrapWireTests", dependencies: ["RewrapWire"]),
+        // The writer side (RewrapClient) is how engine tests make KAOs and open results.
         .testTarget(
-            name: "RewrapTests",
-            dependencies: [
-                "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
-                "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
-                "RewrapBenchKit", "RewrapAsync",
-            ],
-            exclude: ["Fixtures"]
+            name: "RewrapEngineTests",
+            dependencies: ["RewrapEngine", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapTestSupport", "RewrapEngineTestSupport"]
+        ),
+        .testTarget(
+            name: "RewrapKeyRingTests",
+            dependencies: ["RewrapKeyRing", "RewrapEngine", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapTestSupport",
+                           "RewrapEngineTestSupport"]
+        ),
+        .testTarget(
+            name: "RewrapRegistryTests",
+            dependencies: ["RewrapRegistry", "RewrapEngine", "RewrapClient", "RewrapCrypto", "RewrapWire",
+                           "RewrapTestSupport", "RewrapEngineTestSupport"]
+        ),
+        .testTarget(
+            name: "RewrapRegistrySQLiteTests",
+            dependencies: ["RewrapRegistrySQLite", "RewrapRegistry", "RewrapEngine", "RewrapClient", "RewrapCrypto", "RewrapWire",
+                           "RewrapTestSupport", "RewrapEngineTestSupport", "RewrapRegistryTestSupport"]
+        ),
+        .testTarget(name: "RewrapAWSWireTests", dependencies: ["RewrapAWSWire"]),
+        // The simulator is the AWS stand-in the client is tested against.
+        .testTarget(
+            name: "RewrapKMSTests",
+            dependencies: ["RewrapKMS", "RewrapKMSSimulator", "RewrapAWSWire", "RewrapAsync", "RewrapRegistry", "RewrapEngine",
+                           "RewrapCrypto", "RewrapWire", "RewrapTestSupport"]
+        ),
+        .testTarget(
+            name: "RewrapProvidersTests",
+            dependencies: ["RewrapProviders", "RewrapKMS", "RewrapAWSWire", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapCrypto"]
+        ),
+        .testTarget(name: "RewrapKMSSimulatorTests", dependencies: ["RewrapKMSSimulator", "RewrapAWSWire", "RewrapCrypto", "RewrapWire"]),
+        .testTarget(name: "RewrapClientTests", dependencies: ["RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapTestSupport"]),
+        .testTarget(name: "RewrapBenchKitTests", dependencies: ["RewrapBenchKit"], exclude: ["Golden"]),
+        .testTarget(
+            name: "RewrapIntegrationTests",
+            dependencies: ["RewrapKMS", "RewrapKeyRing", "RewrapKMSSimulator", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapEngine", "RewrapClient",
+                           "RewrapCrypto", "RewrapWire", "RewrapTestSupport", "RewrapEngineTestSupport", "RewrapRegistryTestSupport"]
+        ),
+        // Runs the `rewrap` executable built beside the test bundle (`swift build --build-tests`).
+        .testTarget(
+            name: "rewrapTests",
+            dependencies: ["RewrapRegistrySQLite", "RewrapRegistry", "RewrapRegistryTestSupport", "RewrapClient", "RewrapCrypto",
+                           "RewrapWire", "RewrapAWSWire", "RewrapKMS"]
         ),
     ]
 )
