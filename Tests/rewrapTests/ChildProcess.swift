@@ -44,8 +44,8 @@ enum ChildProcess {
         process.terminationHandler = { _ in exited.signal() }
         try process.run()
 
-        let stdoutDrain = Drain(out.fileHandleForReading)
-        let stderrDrain = Drain(err.fileHandleForReading)
+        let stdoutDrain = PipeDrain(out.fileHandleForReading)
+        let stderrDrain = PipeDrain(err.fileHandleForReading)
         let writer = input.fileHandleForWriting
         let bytes = Data((stdin ?? "").utf8)
         Thread.detachNewThread {
@@ -68,31 +68,84 @@ enum ChildProcess {
         process.waitUntilExit()
         return Run(status: process.terminationStatus, stdout: stdoutDrain.text, stderr: stderrDrain.text)
     }
+}
 
-    /// Reads one pipe to its end on a thread of its own, keeping what arrived so far.
-    private final class Drain: Sendable {
-        private let data = Mutex(Data())
-        private let done = DispatchSemaphore(value: 0)
+/// Reads one pipe to its end on a thread of its own, keeping what arrived so far.
+final class PipeDrain: Sendable {
+    private let data = Mutex(Data())
+    private let done = DispatchSemaphore(value: 0)
 
-        init(_ handle: FileHandle) {
-            Thread.detachNewThread { [self] in
-                while true {
-                    let chunk = handle.availableData
-                    if chunk.isEmpty { break }
-                    data.withLock { $0.append(chunk) }
-                }
-                done.signal()
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                data.withLock { $0.append(chunk) }
             }
-        }
-
-        /// Whether the pipe reached its end by `deadline`. Once true, stays true (the signal is
-        /// put back for the next waiter).
-        func wait(until deadline: DispatchTime) -> Bool {
-            guard done.wait(timeout: deadline) == .success else { return false }
             done.signal()
-            return true
         }
+    }
 
-        var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
+    /// Whether the pipe reached its end by `deadline`. Once true, stays true (the signal is
+    /// put back for the next waiter).
+    func wait(until deadline: DispatchTime) -> Bool {
+        guard done.wait(timeout: deadline) == .success else { return false }
+        done.signal()
+        return true
+    }
+
+    /// Everything written so far.
+    var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
+
+    /// Everything written, once the writer has closed the pipe (or after `limit`).
+    func waitForEOF(within limit: Duration = .seconds(30)) -> String {
+        _ = wait(until: .now() + .milliseconds(Int(limit.components.seconds) * 1000))
+        return text
+    }
+}
+
+/// A child process that keeps running while the test talks to it (a server): stdout and stderr
+/// drained as they are written, stdin closed on demand, signals sent by hand.
+final class RunningChild: @unchecked Sendable {
+    // @unchecked: `process` is only used from the test's task; the drains lock their own state.
+    let process = Process()
+    let stdout: PipeDrain
+    let stderr: PipeDrain
+    private let input = Pipe()
+
+    init(executable: URL, arguments: [String], directory: URL, environment: [String: String]) throws {
+        let out = Pipe(), err = Pipe()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.environment = environment
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        stdout = PipeDrain(out.fileHandleForReading)
+        stderr = PipeDrain(err.fileHandleForReading)
+        try process.run()
+    }
+
+    func close(stdin: String?) {
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? input.fileHandleForWriting.close()
+    }
+
+    func signal(_ number: Int32) {
+        if process.isRunning { Foundation.kill(process.processIdentifier, number) }
+    }
+
+    func kill() { signal(SIGKILL) }
+
+    /// The exit status, or nil if still running after `limit`.
+    func waitForExit(within limit: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else { return nil }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 }

@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized) struct ExamplesTests {
     static let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()   // Tests/rewrapTests/…
 
     /// The README's Swift code blocks, in order.
     static func readmeSwiftBlocks() throws -> [String] {
@@ -63,38 +63,10 @@ import Testing
         }
     }
 
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// Runs a built executable with its output in files (no pipe to fill up), killed after 60 s.
-    static func run(_ name: String, _ arguments: [String], in directory: URL, environment: [String: String]) throws -> Run {
-        let out = directory.appendingPathComponent(".out-\(UUID().uuidString)")
-        let err = directory.appendingPathComponent(".err-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        defer {
-            try? FileManager.default.removeItem(at: out)
-            try? FileManager.default.removeItem(at: err)
-        }
-        let process = Process()
-        process.executableURL = binaries.appendingPathComponent(name)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus,
-                   stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                   stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    /// Runs a built executable from the folder, with `environment` added to this process's.
+    static func run(_ name: String, _ arguments: [String], in directory: URL, environment: [String: String]) throws -> ChildProcess.Run {
+        try ChildProcess.run(binaries.appendingPathComponent(name), arguments,
+                             environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, in: directory, timeout: .seconds(60))
     }
 
     final class Folder {
@@ -105,7 +77,7 @@ import Testing
     }
 
     /// Every KAO of a `rewrap-examples` response is `permit`.
-    static func expectPermits(_ run: Run, count: Int) throws {
+    static func expectPermits(_ run: ChildProcess.Run, count: Int) throws {
         #expect(run.status == 0, "rewrap-examples failed: \(run.stderr)")
         let response = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         let results = (response?["responses"] as? [[String: Any]])?.flatMap { ($0["results"] as? [[String: Any]]) ?? [] } ?? []

@@ -164,71 +164,18 @@ final class ChildSandbox {
 
     func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
-    func start(_ arguments: [String]) throws -> Child {
-        try Child(executable: KMSCLITests.executable, arguments: arguments, directory: directory, environment: environment)
-    }
-
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    func start(_ arguments: [String]) throws -> RunningChild {
+        try RunningChild(executable: KMSCLITests.executable, arguments: arguments, directory: directory, environment: environment)
     }
 
     /// Runs a command to completion (killed after `timeout`), both pipes read as it runs.
-    func run(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(120)) throws -> Run {
-        let child = try start(arguments)
-        child.close(stdin: stdin)
-        let status = child.waitForExit(within: timeout)
-        if status == nil { child.kill() }
-        return Run(status: status ?? -1, stdout: child.stdout.waitForEOF(), stderr: child.stderr.waitForEOF())
+    func run(_ arguments: [String], stdin: String? = nil, timeout: Duration = .seconds(120)) throws -> ChildProcess.Run {
+        try ChildProcess.run(KMSCLITests.executable, arguments, stdin: stdin, environment: environment, in: directory, timeout: timeout)
     }
 }
 
-/// A child process whose stdout and stderr are each read by their own thread as they are
-/// written, so neither pipe can fill and stall the child.
-final class Child: @unchecked Sendable {
-    // @unchecked: `process` is only used from the test's task; the readers lock their own state.
-    let process = Process()
-    let stdout: PipeReader
-    let stderr: PipeReader
-    private let input = Pipe()
-
-    init(executable: URL, arguments: [String], directory: URL, environment: [String: String]) throws {
-        let out = Pipe(), err = Pipe()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = environment
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        stdout = PipeReader(out.fileHandleForReading)
-        stderr = PipeReader(err.fileHandleForReading)
-        try process.run()
-    }
-
-    func close(stdin: String?) {
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
-    }
-
-    func signal(_ number: Int32) {
-        if process.isRunning { Foundation.kill(process.processIdentifier, number) }
-    }
-
-    func kill() { signal(SIGKILL) }
-
-    /// The exit status, or nil if still running after `limit`.
-    func waitForExit(within limit: Duration) -> Int32? {
-        let deadline = ContinuousClock.now + limit
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { return nil }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
+/// What the tests read from a running `kms-sim`.
+extension RunningChild {
     /// The port from kms-sim's "listening on http://host:port" line.
     func waitForPort(within limit: Duration = .seconds(30)) -> Int? {
         let deadline = ContinuousClock.now + limit
@@ -254,33 +201,5 @@ final class Child: @unchecked Sendable {
     struct CountersView: Decodable {
         var requests: [String: Int]
         var throttled: Int
-    }
-}
-
-/// Reads a pipe to its end on a thread of its own.
-final class PipeReader: Sendable {
-    private let buffer = Mutex(Data())
-    private let done = Mutex(false)
-
-    init(_ handle: FileHandle) {
-        Thread { [self] in
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                buffer.withLock { $0.append(chunk) }
-            }
-            done.withLock { $0 = true }
-        }.start()
-    }
-
-    var text: String { buffer.withLock { String(decoding: $0, as: UTF8.self) } }
-
-    /// Everything written, once the writer has closed the pipe (at most 30 s after the call).
-    func waitForEOF() -> String {
-        for _ in 0..<3000 {
-            if done.withLock({ $0 }) { break }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        return text
     }
 }
