@@ -19,7 +19,7 @@ import Testing
     @Test func aHungChildIsKilledAtTheTimeout() throws {
         let started = ContinuousClock.now
         do {
-            _ = try ChildProcess.run(Self.shell, ["-c", "echo before; exec sleep 600"], timeout: .seconds(2))
+            _ = try ChildProcess.run(Self.shell, ["-c", "echo before; exec sleep 600"], timeout: .seconds(1))
             Issue.record("the sleeping child was not stopped")
         } catch let error as ChildProcess.TimedOut {
             #expect(error.stdout == "before\n")
