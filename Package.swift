@@ -19,6 +19,12 @@ import PackageDescription
 //                                                          internal; Wire for the one base64 encoder, in PEM)
 //   RewrapWire                                             the wire model, JSON writer, base64, hex
 //   RewrapAsync                                            a cancellation-aware async semaphore (KMS client, simulator HSM)
+/// What the two executables that drive everything (the CLI and the benchmark) link.
+let driverModules: [Target.Dependency] = [
+    "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
+    "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
+]
+
 let package = Package(
     name: "opentdf-rewrap",
     platforms: [.macOS(.v15)],
@@ -88,9 +94,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "rewrap",
-            dependencies: [
-                "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
-                "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
+            dependencies: driverModules + [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -117,9 +121,7 @@ let package = Package(
         // jemalloc is not linked here.
         .executableTarget(
             name: "rewrap-bench",
-            dependencies: [
-                "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
-                "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
+            dependencies: driverModules + [
                 "RewrapBenchKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "CAllocationCounter",
