@@ -7,15 +7,12 @@ import Foundation
 package final class IdleObjects<Element: AnyObject>: @unchecked Sendable {
     // @unchecked: `idle` is only touched under `lock`; an element is used by the one caller it
     // is lent to, and is not shared while lent.
-    // Inlinable, so callers in other modules get it specialized for their element type: the
-    // engine lends a worker on every request, including 1-KAO ones.
-    @usableFromInline let lock = NSLock()
-    @usableFromInline var idle: [Element] = []
-    @usableFromInline let make: @Sendable () -> Element
+    private let lock = NSLock()
+    private var idle: [Element] = []
+    private let make: @Sendable () -> Element
 
     package init(make: @escaping @Sendable () -> Element) { self.make = make }
 
-    @inlinable
     package func withObject<R, E: Error>(_ body: (Element) throws(E) -> R) throws(E) -> R {
         let object = lock.withLock { idle.popLast() } ?? make()
         defer { lock.withLock { idle.append(object) } }
