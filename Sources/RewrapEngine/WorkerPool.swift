@@ -27,11 +27,14 @@ final class EngineWorker {
 
 /// Idle workers, handed to whichever thread runs a batch slice. Contexts survive across
 /// requests, which is the point: they are built once per thread, not per request.
-final class WorkerPool: Sendable {
-    private let idle = IdleObjects<EngineWorker> { EngineWorker() }
+final class WorkerPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [EngineWorker] = []
 
-    func withWorker<R>(_ body: (EngineWorker) -> R) -> R {
-        idle.withObject(body)
+    func withWorker<R>(_ body: (EngineWorker) throws -> R) rethrows -> R {
+        let worker = lock.withLock { idle.popLast() } ?? EngineWorker()
+        defer { lock.withLock { idle.append(worker) } }
+        return try body(worker)
     }
 
     /// Runs `body(worker, index)` for every index in `0..<count` on up to `width` threads

@@ -1,6 +1,7 @@
 import RewrapCrypto
 import RewrapEngine
 import RewrapWire
+import Synchronization
 
 /// The KAS root key of OpenTDF's BasicManager (spec §6.3): private keys stored in the
 /// registry are `base64(nonce(12) ‖ AES-256-GCM(rootKey, PKCS#8 PEM text) ‖ tag(16))`.
@@ -9,8 +10,8 @@ public final class RootKey: Sendable {
     private let key: SecureBytes
     /// Crypto workers for `unwrap`/`wrap`, reused: a worker's GCM contexts are set up once, where
     /// a worker made per call cost its object, its scratch buffers and OpenSSL's context
-    /// allocations on every KAO of the uncached path.
-    private let workers = IdleObjects<CryptoWorker> { CryptoWorker() }
+    /// allocations on every KAO of the uncached path. At most one per concurrent caller.
+    private let workers = Mutex<[PooledWorker]>([])
 
     public init(hex: String) throws(RootKeyError) {
         var text = Array(hex.utf8)
@@ -34,41 +35,49 @@ public final class RootKey: Sendable {
             throw .malformedWrappedKey
         }
         let pem = SecureBytes(count: sealed.count - CryptoWorker.gcmOverhead)
-        do {
-            try workers.withObject { (worker) throws(CryptoError) in
+        let opened = withWorker { worker in
+            Result { () throws(CryptoError) in
                 try key.withUnsafeBytes { (rootKey) throws(CryptoError) in
                     try withBytes(sealed) { (box) throws(CryptoError) in
                         try worker.aesGCMOpen(key: rootKey, sealed: box, into: pem.slice(0..<pem.count))
                     }
                 }
             }
-        } catch {
-            throw .unwrapFailed
         }
+        guard case .success = opened else { throw .unwrapFailed }
         return pem
     }
 
     /// Wraps PEM text under the root key with a fresh nonce, as BasicManager stores it.
     public func wrap(_ pem: SecureBytes) throws(RootKeyError) -> String {
         var sealed = [UInt8](repeating: 0, count: pem.count + CryptoWorker.gcmOverhead)
-        do {
-            // `withUnsafeMutableBytes` rethrows untyped, so this closure throws `any Error`.
-            try workers.withObject { (worker) throws in
-                try sealed.withUnsafeMutableBytes { output in
-                    let nonce = UnsafeMutableRawBufferPointer(rebasing: output[0..<CryptoWorker.gcmNonceByteCount])
-                    try CryptoPrimitives.randomBytes(nonce)
-                    try key.withUnsafeBytes { (rootKey) throws(CryptoError) in
-                        try pem.withUnsafeBytes { (plaintext) throws(CryptoError) in
-                            try worker.aesGCMSeal(key: rootKey, nonce: UnsafeRawBufferPointer(nonce), plaintext: plaintext, into: output)
-                        }
+        let result: Result<Void, CryptoError> = withWorker { worker in sealed.withUnsafeMutableBytes { output in
+            Result { () throws(CryptoError) in
+                let nonce = UnsafeMutableRawBufferPointer(rebasing: output[0..<CryptoWorker.gcmNonceByteCount])
+                try CryptoPrimitives.randomBytes(nonce)
+                try key.withUnsafeBytes { (rootKey) throws(CryptoError) in
+                    try pem.withUnsafeBytes { (plaintext) throws(CryptoError) in
+                        try worker.aesGCMSeal(key: rootKey, nonce: UnsafeRawBufferPointer(nonce), plaintext: plaintext, into: output)
                     }
                 }
             }
-        } catch {
-            throw .unwrapFailed
-        }
+        } }
+        guard case .success = result else { throw .unwrapFailed }
         return Base64.encode(sealed)
     }
+
+    /// Lends a worker from the pool (a new one when all are in use) and takes it back.
+    private func withWorker<R>(_ body: (CryptoWorker) -> R) -> R {
+        let pooled = workers.withLock { $0.popLast() } ?? PooledWorker()
+        defer { workers.withLock { $0.append(pooled) } }
+        return body(pooled.worker)
+    }
+}
+
+/// A `CryptoWorker` parked in `RootKey`'s pool. @unchecked Sendable: a worker is used by one
+/// thread at a time — it is handed out and returned under the pool's lock, never shared.
+private final class PooledWorker: @unchecked Sendable {
+    let worker = CryptoWorker()
 }
 
 extension PrivateKeyContext {
