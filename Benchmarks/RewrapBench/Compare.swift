@@ -22,10 +22,16 @@ struct Compare: ParsableCommand {
         KAO/s, latency, CPU per KAO, the kms bound ratio and path ratios are reported, never gated.
         Cases in only one of the runs are listed, not gated (a --quick run is a subset in time, not in cases).
 
+        --confirm: the same cases measured again (CI re-runs the quick suite once when the first run
+        fails). A figure then counts as regressed only if it regressed in the report and in every
+        --confirm report: on a shared machine one noise burst can push one of ~400 ratio figures past
+        its floor, while a real regression (or any allocation or correctness change) shows in both.
+
         Exit status: 0 no regression, 1 a gated figure regressed, 2 a report could not be read.
 
         Example:
           swift run -c release rewrap-bench compare results/baseline.json /tmp/ci/2026-11-29T1200Z-quick.json
+          swift run -c release rewrap-bench compare results/baseline.json /tmp/ci/a-quick.json --confirm /tmp/ci/b-quick.json
         """)
 
     @Argument(help: "The baseline report (e.g. results/baseline.json).")
@@ -33,6 +39,9 @@ struct Compare: ParsableCommand {
 
     @Argument(help: "The report to judge.")
     var current: String
+
+    @Option(help: "Another run of the same cases; a figure regresses only if it regresses in every run given.")
+    var confirm: [String] = []
 
     @Option(help: "Growth of mallocs per KAO tolerated, as a fraction of the baseline (when larger than --malloc-absolute).")
     var mallocRelative = GatePolicy().mallocRelative
@@ -55,9 +64,11 @@ struct Compare: ParsableCommand {
     func run() throws {
         let base: BenchReport
         let now: BenchReport
+        let again: [BenchReport]
         do {
             base = try BenchReport.load(path: baseline)
             now = try BenchReport.load(path: current)
+            again = try confirm.map { path in try BenchReport.load(path: path) }
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(2)
@@ -68,7 +79,11 @@ struct Compare: ParsableCommand {
         policy.efficiencyFloor = efficiencyFloor
         policy.scalingFloor = scalingFloor
         policy.singleKAOEfficiencyFloor = singleKAOEfficiencyFloor
-        let comparison = Comparison(baseline: base, current: now, policy: policy)
+        var comparison = Comparison(baseline: base, current: now, policy: policy)
+        for (path, report) in zip(confirm, again) {
+            let confirmed = comparison.confirm(with: Comparison(baseline: base, current: report, policy: policy))
+            print("confirmation run \(path): \(confirmed.kept) of \(confirmed.before) regressed figures regressed again\n")
+        }
         print("# rewrap-bench compare\n")
         print("baseline: \(baseline) (\(base.caseSet), \(base.date), commit \(base.gitCommit))")
         print("current:  \(current) (\(now.caseSet), \(now.date), commit \(now.gitCommit))\n")

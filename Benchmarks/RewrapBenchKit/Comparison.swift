@@ -158,6 +158,23 @@ public struct Comparison: Sendable {
                         current: c.cpuMicrosecondsPerKAO.median, limit: "", verdict: .info, gated: false))
     }
 
+    /// Keeps a regression only if `other` (the same cases measured again against the same
+    /// baseline) regressed on the same figure too; the others become `pass`, with the second
+    /// run's value named in the limit column. Returns how many regressions there were and remain.
+    @discardableResult
+    public mutating func confirm(with other: Comparison) -> (before: Int, kept: Int) {
+        let before = regressions.count
+        let again = Dictionary(other.rows.map { ("\($0.metric)|\($0.subject)", $0) }, uniquingKeysWith: { first, _ in first })
+        for index in rows.indices where rows[index].verdict == .regressed {
+            let second = again["\(rows[index].metric)|\(rows[index].subject)"]
+            guard second?.verdict != .regressed else { continue }
+            rows[index].verdict = .pass
+            let value = second?.current.map(BenchReport.number) ?? "not measured"
+            rows[index].limit += " (not confirmed: \(value) on the second run)"
+        }
+        return (before, regressions.count)
+    }
+
     /// Fails when current < baseline − max(floor × baseline, spread(baseline) + spread(current)).
     /// A run of one repetition (`--quick`) shows no spread of its own; it is taken to be as noisy
     /// as the other run, which did show one, rather than noiseless.

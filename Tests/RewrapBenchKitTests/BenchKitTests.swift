@@ -102,6 +102,24 @@ import Testing
         #expect(fewer.regressions.isEmpty && fewer.rows.contains { $0.metric == "mallocs/KAO" && $0.verdict == .improved })
     }
 
+    @Test func aRegressionCountsOnlyWhenTheConfirmationRunShowsItToo() {
+        let baseline = Self.report(efficiency: [0.76, 0.76, 0.76])
+        let burst = Self.report(efficiency: [0.63, 0.63, 0.63])
+        // The second run measured the figure within bounds: the first run's drop was noise.
+        var noise = Comparison(baseline: baseline, current: burst)
+        let healthy = noise.confirm(with: Comparison(baseline: baseline, current: Self.report(efficiency: [0.75, 0.75, 0.75])))
+        #expect(healthy.before == 1 && healthy.kept == 0 && noise.regressions.isEmpty)
+        #expect(noise.rows.contains { $0.metric == "efficiency" && $0.limit.contains("not confirmed: 0.75") })
+        // Both runs regressed: it stays a regression.
+        var real = Comparison(baseline: baseline, current: burst)
+        real.confirm(with: Comparison(baseline: baseline, current: Self.report(efficiency: [0.62, 0.62, 0.62])))
+        #expect(real.regressions.map(\.metric) == ["efficiency"])
+        // An allocation regression reproduces, whatever the noise.
+        var mallocs = Comparison(baseline: Self.report(mallocs: 6.0), current: Self.report(mallocs: 7.0))
+        mallocs.confirm(with: Comparison(baseline: Self.report(mallocs: 6.0), current: Self.report(mallocs: 7.0)))
+        #expect(mallocs.regressions.map(\.metric) == ["mallocs/KAO"])
+    }
+
     @Test func efficiencyDropWithinTheNoiseBandPasses() {
         let baseline = Self.report(efficiency: [0.70, 0.76, 0.80])  // spread 0.10
         // 0.76 → 0.63: a 17 % drop, past the 15 % floor but within the spreads (0.10 + 0.05).
