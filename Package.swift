@@ -4,6 +4,10 @@ import PackageDescription
 // The module graph, top to bottom (A → B: A imports B); each module depends only on what it uses.
 //
 //   rewrap (CLI), rewrap-bench → the modules below they drive
+//   RewrapServer         → RewrapEngine, RewrapProto,      the Connect-RPC KAS: NIO transport (HTTP/1.1, h2c,
+//                          RewrapKeyRing, RewrapRegistry,  TLS), Connect unary, AccessService + health,
+//                          CRewrapZlib, NIO*, Logging            admission, the engine's threads
+//   RewrapProto          → SwiftProtobuf                   generated kas.* and grpc.health.v1 messages (committed)
 //   RewrapProviders      → RewrapKMS, RewrapRegistry      key managers built from the registry's provider configs
 //   RewrapKMS            → RewrapAWSWire, RewrapRegistry,  AWS KMS client (AsyncHTTPClient), KMS key manager
 //                          RewrapAsync
@@ -22,7 +26,7 @@ import PackageDescription
 /// What the two executables that drive everything (the CLI and the benchmark) link.
 let driverModules: [Target.Dependency] = [
     "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
-    "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
+    "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire", "RewrapServer",
 ]
 
 let package = Package(
@@ -37,6 +41,7 @@ let package = Package(
         .library(name: "RewrapProviders", targets: ["RewrapProviders"]),
         .library(name: "RewrapKMSSimulator", targets: ["RewrapKMSSimulator"]),
         .library(name: "RewrapClient", targets: ["RewrapClient"]),
+        .library(name: "RewrapServer", targets: ["RewrapServer"]),
         .executable(name: "rewrap", targets: ["rewrap"]),
         .executable(name: "rewrap-bench", targets: ["rewrap-bench"]),
     ],
@@ -50,6 +55,13 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The server: swift-protobuf's runtime for the generated messages (the plugin is not a
+        // build dependency: scripts/generate-protos.sh); nio-http2 and nio-ssl were already in the
+        // graph through async-http-client, so h2c and TLS add no package to resolve.
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         .systemLibrary(
@@ -58,6 +70,8 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // zlib for Connect's gzip bodies; the only zlib caller is RewrapServer's Gzip.swift.
+        .systemLibrary(name: "CRewrapZlib", path: "Sources/CRewrapZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "RewrapCrypto", dependencies: ["COpenSSL", "RewrapWire"]),
         .target(name: "RewrapWire"),
         .target(name: "RewrapAsync"),
@@ -92,12 +106,30 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .target(name: "RewrapProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(
+            name: "RewrapServer",
+            dependencies: [
+                "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapProto", "RewrapWire", "RewrapCrypto", "CRewrapZlib",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "rewrap",
             dependencies: driverModules + [
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
             ],
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
@@ -184,6 +216,19 @@ let package = Package(
         ),
         .testTarget(name: "RewrapKMSSimulatorTests", dependencies: ["RewrapKMSSimulator", "RewrapAWSWire", "RewrapCrypto", "RewrapWire"]),
         .testTarget(name: "RewrapClientTests", dependencies: ["RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapTestSupport"]),
+        // Through real sockets, with AsyncHTTPClient and curl as the clients (not the server's code).
+        .testTarget(
+            name: "RewrapServerTests",
+            dependencies: ["RewrapServer", "RewrapProto", "RewrapEngine", "RewrapKeyRing", "RewrapClient", "RewrapCrypto", "RewrapWire",
+                           "RewrapTestSupport", "RewrapEngineTestSupport",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")]
+        ),
         .testTarget(name: "RewrapBenchKitTests", dependencies: ["RewrapBenchKit"], exclude: ["Golden"]),
         .testTarget(
             name: "RewrapIntegrationTests",

@@ -78,12 +78,17 @@ public struct RewrapRequestError: Error, Sendable, Equatable, CustomStringConver
         case invalidArgument = "invalid_argument"
         case resourceExhausted = "resource_exhausted"
         case unauthenticated = "unauthenticated"
+        /// Only as a v1 body's per-KAO failure turned into the RPC error (spec §3.5).
+        case permissionDenied = "permission_denied"
+        case `internal`
 
         var grpcName: String {
             switch self {
             case .invalidArgument: return "InvalidArgument"
             case .resourceExhausted: return "ResourceExhausted"
             case .unauthenticated: return "Unauthenticated"
+            case .permissionDenied: return "PermissionDenied"
+            case .internal: return "Internal"
             }
         }
 
@@ -93,20 +98,38 @@ public struct RewrapRequestError: Error, Sendable, Equatable, CustomStringConver
             case .invalidArgument: return 400
             case .resourceExhausted: return 429
             case .unauthenticated: return 401
+            case .permissionDenied: return 403
+            case .internal: return 500
             }
         }
     }
 
     public let code: Code
     public let detail: String
+    /// The Connect envelope's `message`: `request error\nrpc error: code = X desc = detail`.
+    public let message: String
 
     public init(_ code: Code, _ detail: String) {
         self.code = code
         self.detail = detail
+        self.message = "request error\nrpc error: code = \(code.grpcName) desc = \(detail)"
     }
 
-    /// The Connect envelope's `message`.
-    public var message: String { "request error\nrpc error: code = \(code.grpcName) desc = \(detail)" }
+    /// A v1 body's one KAO failed: the KAO's error is the RPC's (spec §3.5), with the code and
+    /// message the Go KAS returns; the per-KAO string is the Go rendering `<code>: <message>`.
+    init(kaoFailure wireString: String) {
+        let known: [Code] = [.invalidArgument, .permissionDenied, .internal]
+        let code = known.first { wireString.hasPrefix("\($0.rawValue): ") } ?? .internal
+        self.code = code
+        let message = wireString.hasPrefix("\(code.rawValue): ") ? String(wireString.dropFirst(code.rawValue.utf8.count + 2)) : wireString
+        self.message = message
+        if let range = message.range(of: "desc = ") {
+            detail = String(message[range.upperBound...])
+        } else {
+            detail = message
+        }
+    }
+
     public var description: String { "\(code.rawValue): \(message)" }
 
     /// `{"code": …, "message": …}` as Connect sends it, strings escaped as the response's are

@@ -18,6 +18,9 @@ public final class RewrapEngine: Sendable {
     public let keys: any KeySource
     public let authorizer: any RewrapAuthorizer
     public let configuration: RewrapConfiguration
+    /// Threads a host can run rewraps on (`Task(executorPreference: engine.threads)`), started on
+    /// first use; in-process callers that do not ask run the engine on their own thread.
+    public let threads: EngineThreads
     private let pool = WorkerPool()
     private let clientKeys = ClientKeyCache()
 
@@ -29,6 +32,7 @@ public final class RewrapEngine: Sendable {
         self.keys = keys
         self.authorizer = authorizer
         self.configuration = configuration
+        self.threads = EngineThreads(count: configuration.maxConcurrency)
     }
 
     /// Rewraps a JSON `UnsignedRewrapRequest` (the SRT's `requestBody`) and returns the JSON
@@ -54,6 +58,9 @@ public final class RewrapEngine: Sendable {
     /// Rewraps every KAO of `request`. Throws only for request-level failures; per-KAO failures
     /// are `fail` results with spec §4.4's strings. `entity` is passed to the authorizer.
     public func rewrap(_ request: UnsignedRewrapRequest, entity: String = "") async throws(RewrapRequestError) -> RewrapResponse {
+        if request.requests.isEmpty, let keyAccess = request.keyAccess {
+            return try await rewrapLegacy(request, keyAccess: keyAccess, entity: entity)
+        }
         let limits = configuration.limits
         guard !request.requests.isEmpty else { throw .invalidRequestBody }
         guard request.requests.count <= limits.maxPolicies else {
@@ -119,6 +126,23 @@ public final class RewrapEngine: Sendable {
             }
         }
         return batch.response(sessionPublicKey: encryptor?.sessionPublicKeyPEM ?? "")
+    }
+
+    /// The v1 body (spec §3.5: top-level `keyAccess`, `policy`, `clientPublicKey`, no `requests`;
+    /// the Java SDK still sends it): rewrapped as one policy `policy-1` with one KAO `kao-0`, the
+    /// DEK also in `entityWrappedKey`, and a failed KAO's error is the request's.
+    private func rewrapLegacy(_ request: UnsignedRewrapRequest, keyAccess: KeyAccess, entity: String) async throws(RewrapRequestError) -> RewrapResponse {
+        let upgraded = UnsignedRewrapRequest(
+            clientPublicKey: request.clientPublicKey,
+            requests: [.init(keyAccessObjects: [.init(keyAccessObjectId: "kao-0", keyAccessObject: keyAccess)],
+                             policy: .init(id: "policy-1", body: request.policy), algorithm: request.algorithm)])
+        var response = try await rewrap(upgraded, entity: entity)
+        guard let result = response.responses.first?.results.first else { throw .invalidRequestBody }
+        switch result.outcome {
+        case .permit(let wrapped): response.entityWrappedKey = wrapped
+        case .fail(let error): throw RewrapRequestError(kaoFailure: error)
+        }
+        return response
     }
 
     private func makeEncryptor(_ clientKey: PublicKey) -> ResponseEncryptor? {

@@ -3,10 +3,13 @@ public struct RewrapResponse: Sendable, Equatable {
     /// PEM SPKI of the KAS's per-request EC session key; "" for RSA clients.
     public var sessionPublicKey: String
     public var responses: [PolicyRewrapResult]
+    /// Deprecated `entity_wrapped_key` (field 2): set only for a v1 request body (spec §3.5).
+    public var entityWrappedKey: [UInt8]
 
-    public init(sessionPublicKey: String = "", responses: [PolicyRewrapResult]) {
+    public init(sessionPublicKey: String = "", responses: [PolicyRewrapResult], entityWrappedKey: [UInt8] = []) {
         self.sessionPublicKey = sessionPublicKey
         self.responses = responses
+        self.entityWrappedKey = entityWrappedKey
     }
 
     /// The result for (policy id, KAO id), as a client matches them (order is not meaningful
@@ -72,7 +75,13 @@ extension RewrapResponse {
         var writer = JSONWriter(capacity: estimatedJSONSize())
         writer.raw("{")
         var needsComma = false
+        if !entityWrappedKey.isEmpty {
+            writer.key("entityWrappedKey")
+            writer.base64(entityWrappedKey)
+            needsComma = true
+        }
         if !sessionPublicKey.isEmpty {
+            if needsComma { writer.raw(",") }
             writer.key("sessionPublicKey")
             writer.string(sessionPublicKey)
             needsComma = true
@@ -102,7 +111,7 @@ extension RewrapResponse {
     }
 
     private func estimatedJSONSize() -> Int {
-        var size = 64 + sessionPublicKey.utf8.count
+        var size = 64 + sessionPublicKey.utf8.count + Base64.encodedCount(entityWrappedKey.count)
         for policy in responses {
             size += 48 + policy.policyId.utf8.count
             for result in policy.results {
@@ -155,6 +164,7 @@ extension RewrapResponse: Decodable {
         let c = try decoder.container(keyedBy: AnyKey.self)
         sessionPublicKey = try c.field(String.self, "sessionPublicKey", "session_public_key") ?? ""
         responses = try c.field([PolicyRewrapResult].self, "responses") ?? []
+        entityWrappedKey = try c.bytesField("entityWrappedKey", "entity_wrapped_key") ?? []
     }
 }
 

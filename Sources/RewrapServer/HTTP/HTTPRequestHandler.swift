@@ -1,0 +1,204 @@
+import NIOCore
+import NIOHTTP1
+
+/// One HTTP/1.1 connection, or one HTTP/2 stream (behind `HTTP2FramePayloadToHTTP1ServerCodec`):
+/// reads a request (bounded body), hands it to the `RequestProcessor`, writes the answer, and
+/// enforces the timeouts. Requests on an HTTP/1.1 connection are answered in order (NIO's
+/// pipelining handler holds the next one back until this answer is written).
+///
+/// Timeouts (`ServerConfiguration.Timeouts`): a connection must deliver a complete request head
+/// within `readHeader` of opening, and a new one within `idle` of the previous answer, else it
+/// is closed; from a head, the answer is due within the request's timeout — a body that has
+/// not arrived by then, or work that is not done, is answered `deadline_exceeded`.
+final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        /// Waiting for a head.
+        case idle
+        /// Reading the body of an admitted request.
+        case collecting(RequestProcessor.Pending, ByteBuffer?, keepAlive: Bool)
+        /// Already answered (an early error); the rest of the body is read and dropped.
+        case discarding(keepAlive: Bool)
+        /// The request is complete and being worked on.
+        case working(keepAlive: Bool)
+    }
+
+    private let processor: RequestProcessor
+    private let isHTTP2Stream: Bool
+    private var state = State.idle
+    private var timer: Scheduled<Void>?
+    /// Bumped for every request, so an answer that arrives after a deadline answer is dropped.
+    private var generation = 0
+
+    init(processor: RequestProcessor, isHTTP2Stream: Bool) {
+        self.processor = processor
+        self.isHTTP2Stream = isHTTP2Stream
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if !isHTTP2Stream && context.channel.isActive { arm(context, after: processor.configuration.timeouts.readHeader) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if !isHTTP2Stream { arm(context, after: processor.configuration.timeouts.readHeader) }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        // A pending request's admission ticket is released when the state drops it.
+        state = .idle
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            guard case .idle = state else { return protocolViolation(context) }
+            generation += 1
+            let keepAlive = head.isKeepAlive
+            let limit = processor.configuration.limits.maxMessageBytes
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
+                // Refused before reading a byte of it; the connection closes (its body stays unread).
+                var answer = ServerResponse.error(.messageTooLarge(length, limit: limit), call: nil, allocator: context.channel.allocator)
+                answer.closeConnection = true
+                state = .discarding(keepAlive: false)
+                return write(answer, context: context, keepAlive: false)
+            }
+            switch processor.begin(head, allocator: context.channel.allocator) {
+            case .respond(let answer):
+                state = .discarding(keepAlive: keepAlive)
+                write(answer, context: context, keepAlive: keepAlive, complete: false)
+                arm(context, after: processor.configuration.timeouts.request)
+            case .collect(let pending):
+                state = .collecting(pending, nil, keepAlive: keepAlive)
+                arm(context, after: pending.timeout)
+            }
+        case .body(var part):
+            switch state {
+            case .collecting(let pending, var body, let keepAlive):
+                let limit = processor.configuration.limits.maxMessageBytes
+                let size = (body?.readableBytes ?? 0) + part.readableBytes
+                guard size <= limit else {
+                    var answer = ServerResponse.error(.messageTooLarge(size, limit: limit), call: pending.call, allocator: context.channel.allocator)
+                    answer.closeConnection = true
+                    state = .discarding(keepAlive: false)
+                    return write(answer, context: context, keepAlive: false)
+                }
+                if body == nil {
+                    // The usual case, one read holding the whole body: that buffer is the body.
+                    body = part
+                } else {
+                    body!.writeBuffer(&part)
+                }
+                state = .collecting(pending, body, keepAlive: keepAlive)
+            case .discarding, .idle, .working:
+                break
+            }
+        case .end:
+            switch state {
+            case .collecting(let pending, let body, let keepAlive):
+                state = .working(keepAlive: keepAlive)
+                let expected = generation
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                processor.finish(pending, body: body ?? context.channel.allocator.buffer(capacity: 0), eventLoop: context.eventLoop)
+                    .hop(to: context.eventLoop)
+                    .whenComplete { result in
+                        let (handler, context) = loopBound.value
+                        guard handler.generation == expected, case .working(let keepAlive) = handler.state else { return }
+                        switch result {
+                        case .success(let answer): handler.write(answer, context: context, keepAlive: keepAlive)
+                        case .failure: handler.write(.error(.internalError, call: pending.call, allocator: context.channel.allocator),
+                                                     context: context, keepAlive: keepAlive)
+                        }
+                    }
+            case .discarding(let keepAlive):
+                if keepAlive {
+                    state = .idle
+                    arm(context, after: processor.configuration.timeouts.idle)
+                } else {
+                    context.close(promise: nil)
+                }
+            case .idle, .working:
+                protocolViolation(context)
+            }
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // On graceful shutdown an idle HTTP/1.1 connection closes now; a busy one after its answer.
+        if event is ChannelShouldQuiesceEvent, !isHTTP2Stream {
+            if case .idle = state { context.close(promise: nil) } else { quiescing = true }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private var quiescing = false
+
+    /// Writes a complete answer. `complete: false` when the request's body is still to come
+    /// (an early error): the state stays `discarding` until its end.
+    private func write(_ answer: ServerResponse, context: ChannelHandlerContext, keepAlive: Bool, complete: Bool = true) {
+        timer?.cancel()
+        timer = nil
+        var headers = answer.headers
+        headers.replaceOrAdd(name: "content-length", value: String(answer.body?.readableBytes ?? 0))
+        let close = !keepAlive || answer.closeConnection || quiescing
+        if close && !isHTTP2Stream { headers.replaceOrAdd(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers))), promise: nil)
+        if let body = answer.body, body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if close {
+            let channel = context.channel
+            written.whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        guard complete else { return }
+        state = .idle
+        if !isHTTP2Stream { arm(context, after: processor.configuration.timeouts.idle) }
+    }
+
+    private func arm(_ context: ChannelHandlerContext, after duration: Duration) {
+        timer?.cancel()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let expected = generation
+        timer = context.eventLoop.scheduleTask(in: TimeAmount(duration)) {
+            let (handler, context) = loopBound.value
+            guard handler.generation == expected else { return }
+            handler.timedOut(context)
+        }
+    }
+
+    private func timedOut(_ context: ChannelHandlerContext) {
+        timer = nil
+        switch state {
+        case .idle, .discarding:
+            context.close(promise: nil)
+        case .collecting(let pending, _, _):
+            var answer = ServerResponse.error(.deadline, call: pending.call, allocator: context.channel.allocator)
+            answer.closeConnection = true
+            state = .discarding(keepAlive: false)
+            write(answer, context: context, keepAlive: false)
+        case .working(let keepAlive):
+            // The work goes on to its end (it holds its admission slot); its answer is dropped.
+            generation += 1
+            write(.error(.deadline, call: nil, allocator: context.channel.allocator), context: context, keepAlive: keepAlive)
+        }
+    }
+
+    private func protocolViolation(_ context: ChannelHandlerContext) {
+        context.close(promise: nil)
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

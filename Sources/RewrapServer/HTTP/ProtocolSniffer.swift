@@ -1,0 +1,48 @@
+import NIOCore
+
+/// One plaintext port for HTTP/1.1 and h2c with prior knowledge (kas-server.md §1.4): the first
+/// 24 bytes decide. They are held until they either match the HTTP/2 connection preface or stop
+/// matching it (usually at the first byte: `P` vs `G`/`P`OST — the second byte, `R` vs `O`,
+/// settles POST), then the pipeline for that protocol is installed and the held bytes replayed.
+final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    enum Detected { case http1, http2 }
+
+    private static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+    private var held: ByteBuffer?
+    private let configure: (Channel, Detected) throws -> Void
+
+    init(configure: @escaping (Channel, Detected) throws -> Void) {
+        self.configure = configure
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if held == nil {
+            held = bytes
+        } else {
+            held!.writeBuffer(&bytes)
+        }
+        guard let decided = decide(held!) else { return }
+        do {
+            try configure(context.channel, decided)
+        } catch {
+            context.fireErrorCaught(error)
+            context.close(promise: nil)
+            return
+        }
+        let replay = held!
+        held = nil
+        context.fireChannelRead(wrapInboundOut(replay))
+        context.pipeline.syncOperations.removeHandler(self, promise: nil)
+    }
+
+    private func decide(_ buffer: ByteBuffer) -> Detected? {
+        let count = min(buffer.readableBytes, Self.preface.count)
+        let prefix = buffer.getBytes(at: buffer.readerIndex, length: count) ?? []
+        guard prefix == Array(Self.preface[0..<count]) else { return .http1 }
+        return count == Self.preface.count ? .http2 : nil
+    }
+}

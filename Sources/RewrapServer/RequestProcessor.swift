@@ -1,0 +1,166 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import RewrapEngine
+import RewrapProto
+
+/// From a request head to its answer: routing, the Connect rules, admission, and the RPCs.
+/// Transport-neutral: the HTTP/1.1 connection handler and every HTTP/2 stream call it alike.
+final class RequestProcessor: Sendable {
+    let prefix: String
+    let configuration: ServerConfiguration
+    let admission: Admission
+    let health: HealthService
+    let publicKeys: PublicKeyService
+    let rewrap: RewrapService
+    let threads: EngineThreads
+    let logger: Logger
+
+    init(configuration: ServerConfiguration, engine: RewrapEngine, directory: any PublicKeyDirectory,
+         authentication: any RewrapAuthentication, health: HealthService, logger: Logger) {
+        self.prefix = configuration.normalizedPrefix
+        self.configuration = configuration
+        self.admission = Admission(maxRequests: configuration.limits.maxRequestsInFlight, maxKAOs: configuration.limits.maxQueuedKAOs)
+        self.health = health
+        self.publicKeys = PublicKeyService(directory: directory)
+        self.rewrap = RewrapService(engine: engine, authentication: authentication)
+        self.threads = engine.threads
+        self.logger = logger
+    }
+
+    /// What a request head leads to: an answer now, or a body to read first.
+    enum Begin {
+        case respond(ServerResponse)
+        case collect(Pending)
+    }
+
+    struct Pending: Sendable {
+        var route: Route
+        var call: ConnectCall?
+        var ticket: Admission.Ticket?
+        var facts: CallFacts?
+        var query: Substring
+        /// The deadline the answer must meet (the request timeout, or a shorter Connect-Timeout-Ms).
+        var timeout: Duration
+    }
+
+    func begin(_ head: HTTPRequestHead, allocator: ByteBufferAllocator) -> Begin {
+        let uri = head.uri.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false)
+        let path = Substring(head.uri)[uri[0].startIndex..<uri[0].endIndex]
+        let query = uri.count > 1 ? Substring(head.uri)[uri[1].startIndex..<uri[1].endIndex] : ""
+        let route = Route.resolve(path: path, prefix: prefix)
+        var pending = Pending(route: route, query: query, timeout: configuration.timeouts.request)
+        switch route {
+        case .notFound:
+            return .respond(.notFound(allocator: allocator))
+        case .healthz:
+            guard head.method == .GET || head.method == .HEAD else {
+                return .respond(ServerResponse(status: .methodNotAllowed, headers: ["Allow": "GET"]))
+            }
+            return .collect(pending)
+        case .rpc(let procedure):
+            let call: ConnectCall
+            switch ConnectCall.start(head, procedure: procedure, query: query, allocator: allocator) {
+            case .call(let started): call = started
+            case .answer(let answer): return .respond(answer)
+            }
+            pending.call = call
+            if let timeout = call.timeout, timeout < pending.timeout { pending.timeout = timeout }
+            if procedure == .rewrap {
+                guard let ticket = admission.admitRequest() else {
+                    return .respond(.error(.busy, call: call, allocator: allocator))
+                }
+                pending.ticket = ticket
+                pending.facts = CallFacts(
+                    method: head.method.rawValue, authority: head.headers.first(name: "host") ?? "",
+                    procedurePath: procedure.rawValue, authorization: head.headers[canonicalForm: "authorization"].map(String.init),
+                    dpop: head.headers[canonicalForm: "dpop"].map(String.init))
+            }
+            return .collect(pending)
+        }
+    }
+
+    /// The answer to a complete request. Cheap RPCs are answered on the calling event loop;
+    /// Rewrap runs on the engine's threads and completes the future from there.
+    func finish(_ pending: Pending, body: ByteBuffer, eventLoop: any EventLoop) -> EventLoopFuture<ServerResponse> {
+        let allocator = ByteBufferAllocator()
+        guard let call = pending.call else {
+            return eventLoop.makeSucceededFuture(healthz(query: pending.query, allocator: allocator))
+        }
+        var message = call.queryMessage ?? body
+        // A zero-length body is never decompressed (kas-server.md §2.4).
+        if call.requestIsGzip && message.readableBytes > 0 {
+            let limit = configuration.limits.maxMessageBytes
+            do {
+                message = try Gzip.decompress(message, limit: limit, allocator: allocator)
+            } catch .tooLarge(let size) {
+                return eventLoop.makeSucceededFuture(.error(.messageTooLarge(size, limit: limit), call: call, allocator: allocator))
+            } catch {
+                return eventLoop.makeSucceededFuture(.error(ConnectError(.invalidArgument, "decompress message: invalid gzip"),
+                                                            call: call, allocator: allocator))
+            }
+        }
+        switch call.procedure {
+        case .rewrap:
+            guard let ticket = pending.ticket, let facts = pending.facts else {
+                return eventLoop.makeSucceededFuture(.error(.internalError, call: call, allocator: allocator))
+            }
+            let promise = eventLoop.makePromise(of: ServerResponse.self)
+            let service = rewrap
+            let threshold = configuration.limits.compressionThreshold
+            Task(executorPreference: threads) {
+                let outcome = await service.rewrap(message: message, codec: call.codec, facts: facts, ticket: ticket)
+                ticket.release()
+                var answer = Self.answer(outcome.body, call: call, threshold: threshold, allocator: allocator)
+                for (name, value) in outcome.headers { answer.headers.add(name: name, value: value) }
+                promise.succeed(answer)
+            }
+            return promise.futureResult
+        case .publicKey:
+            return eventLoop.makeSucceededFuture(Self.answer(Result { () throws(ConnectError) in
+                let request = try MessageCodec.decode(Kas_PublicKeyRequest.self, from: message, codec: call.codec)
+                return MessageCodec.encode(try publicKeys.publicKey(request), codec: call.codec)
+            }, call: call, threshold: configuration.limits.compressionThreshold, allocator: allocator))
+        case .legacyPublicKey:
+            return eventLoop.makeSucceededFuture(Self.answer(Result { () throws(ConnectError) in
+                let request = try MessageCodec.decode(Kas_LegacyPublicKeyRequest.self, from: message, codec: call.codec)
+                return MessageCodec.encode(try publicKeys.legacyPublicKey(request), codec: call.codec)
+            }, call: call, threshold: configuration.limits.compressionThreshold, allocator: allocator))
+        case .healthCheck:
+            return eventLoop.makeSucceededFuture(Self.answer(Result { () throws(ConnectError) in
+                let request = try MessageCodec.decode(Grpc_Health_V1_HealthCheckRequest.self, from: message, codec: call.codec)
+                return MessageCodec.encode(health.check(request), codec: call.codec)
+            }, call: call, threshold: configuration.limits.compressionThreshold, allocator: allocator))
+        }
+    }
+
+    /// A success body (gzipped when the client accepts it and it is worth it) or a Connect error.
+    static func answer(_ result: Result<[UInt8], ConnectError>, call: ConnectCall, threshold: Int,
+                       allocator: ByteBufferAllocator) -> ServerResponse {
+        switch result {
+        case .failure(let error):
+            return .error(error, call: call, allocator: allocator)
+        case .success(let bytes):
+            var headers = call.responseHeaders(success: true)
+            var body = allocator.buffer(bytes: bytes)
+            if call.responseMayGzip && bytes.count >= threshold {
+                body = Gzip.compress(body, allocator: allocator)
+                headers.add(name: "Content-Encoding", value: "gzip")
+            }
+            return ServerResponse(status: .ok, headers: headers, body: body)
+        }
+    }
+
+    /// `GET /healthz[?service=…]`: `{"status":"SERVING"}` with 200, any other status with 503.
+    private func healthz(query: Substring, allocator: ByteBufferAllocator) -> ServerResponse {
+        let status = health.status(service: QueryString.parse(query)["service"] ?? "")
+        let name = switch status {
+        case .serving: "SERVING"
+        case .notServing: "NOT_SERVING"
+        case .serviceUnknown: "SERVICE_UNKNOWN"
+        default: "UNKNOWN"
+        }
+        return ServerResponse(status: status == .serving ? .ok : .serviceUnavailable, headers: ["Content-Type": "application/json"],
+                              body: allocator.buffer(string: "{\"status\":\"\(name)\"}"))
+    }
+}
