@@ -239,7 +239,7 @@ let package = Package(
         .testTarget(
             name: "rewrapTests",
             dependencies: ["RewrapRegistrySQLite", "RewrapRegistry", "RewrapRegistryTestSupport", "RewrapClient", "RewrapCrypto",
-                           "RewrapWire", "RewrapAWSWire", "RewrapKMS"]
+                           "RewrapWire", "RewrapAWSWire", "RewrapKMS", "RewrapTestSupport"]
         ),
     ]
 )

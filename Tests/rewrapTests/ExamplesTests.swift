@@ -1,3 +1,4 @@
+import RewrapTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import RewrapTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking

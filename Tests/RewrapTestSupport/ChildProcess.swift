@@ -4,19 +4,19 @@ import Synchronization
 /// Runs a child process to completion: its stdin written, its stdout and stderr read at the same
 /// time (reading one to its end before the other deadlocks as soon as the child fills the other
 /// pipe's buffer, 64 KiB on Linux), and the child killed if it outlives `timeout`.
-enum ChildProcess {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+public enum ChildProcess {
+    public struct Run: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
     }
 
-    struct TimedOut: Error, CustomStringConvertible {
-        var command: String
-        var timeout: Duration
-        var stdout: String
-        var stderr: String
-        var description: String {
+    public struct TimedOut: Error, CustomStringConvertible {
+        public var command: String
+        public var timeout: Duration
+        public var stdout: String
+        public var stderr: String
+        public var description: String {
             "\(command) did not finish within \(timeout) and was killed; stdout: \(stdout.suffix(1000).debugDescription), "
                 + "stderr: \(stderr.suffix(1000).debugDescription)"
         }
@@ -26,7 +26,7 @@ enum ChildProcess {
     /// raises SIGPIPE, which would end the whole test process; ignored, the write fails instead.
     private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 
-    static func run(
+    public static func run(
         _ executable: URL, _ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil, in directory: URL? = nil,
         timeout: Duration = .seconds(120)
     ) throws -> Run {
@@ -71,11 +71,11 @@ enum ChildProcess {
 }
 
 /// Reads one pipe to its end on a thread of its own, keeping what arrived so far.
-final class PipeDrain: Sendable {
+public final class PipeDrain: Sendable {
     private let data = Mutex(Data())
     private let done = DispatchSemaphore(value: 0)
 
-    init(_ handle: FileHandle) {
+    public init(_ handle: FileHandle) {
         Thread.detachNewThread { [self] in
             while true {
                 let chunk = handle.availableData
@@ -88,17 +88,17 @@ final class PipeDrain: Sendable {
 
     /// Whether the pipe reached its end by `deadline`. Once true, stays true (the signal is
     /// put back for the next waiter).
-    func wait(until deadline: DispatchTime) -> Bool {
+    public func wait(until deadline: DispatchTime) -> Bool {
         guard done.wait(timeout: deadline) == .success else { return false }
         done.signal()
         return true
     }
 
     /// Everything written so far.
-    var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
+    public var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
 
     /// Everything written, once the writer has closed the pipe (or after `limit`).
-    func waitForEOF(within limit: Duration = .seconds(30)) -> String {
+    public func waitForEOF(within limit: Duration = .seconds(30)) -> String {
         _ = wait(until: .now() + .milliseconds(Int(limit.components.seconds) * 1000))
         return text
     }
@@ -106,14 +106,14 @@ final class PipeDrain: Sendable {
 
 /// A child process that keeps running while the test talks to it (a server): stdout and stderr
 /// drained as they are written, stdin closed on demand, signals sent by hand.
-final class RunningChild: @unchecked Sendable {
+public final class RunningChild: @unchecked Sendable {
     // @unchecked: `process` is only used from the test's task; the drains lock their own state.
-    let process = Process()
-    let stdout: PipeDrain
-    let stderr: PipeDrain
+    public let process = Process()
+    public let stdout: PipeDrain
+    public let stderr: PipeDrain
     private let input = Pipe()
 
-    init(executable: URL, arguments: [String], directory: URL, environment: [String: String]) throws {
+    public init(executable: URL, arguments: [String], directory: URL, environment: [String: String]) throws {
         let out = Pipe(), err = Pipe()
         process.executableURL = executable
         process.arguments = arguments
@@ -127,19 +127,19 @@ final class RunningChild: @unchecked Sendable {
         try process.run()
     }
 
-    func close(stdin: String?) {
+    public func close(stdin: String?) {
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try? input.fileHandleForWriting.close()
     }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         if process.isRunning { Foundation.kill(process.processIdentifier, number) }
     }
 
-    func kill() { signal(SIGKILL) }
+    public func kill() { signal(SIGKILL) }
 
     /// The exit status, or nil if still running after `limit`.
-    func waitForExit(within limit: Duration) -> Int32? {
+    public func waitForExit(within limit: Duration) -> Int32? {
         let deadline = ContinuousClock.now + limit
         while process.isRunning {
             guard ContinuousClock.now < deadline else { return nil }
