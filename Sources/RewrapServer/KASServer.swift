@@ -163,6 +163,7 @@ public final class KASServer: Service, Sendable {
             return
         }
         let sync = channel.pipeline.syncOperations
+        try sync.addHandler(ConnectionSetupDeadline(timeout: TimeAmount(configuration.timeouts.readHeader)))
         if let tlsContext {
             try sync.addHandler(NIOSSLServerHandler(context: tlsContext))
             try sync.addHandler(ApplicationProtocolNegotiationHandler { [self] result, channel in
@@ -186,12 +187,14 @@ public final class KASServer: Service, Sendable {
 
     private func configureHTTP1(_ channel: Channel) throws {
         let sync = channel.pipeline.syncOperations
+        sync.removeHandler(context: try sync.context(handlerType: ConnectionSetupDeadline.self), promise: nil)
         try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
         try sync.addHandler(HTTPRequestHandler(processor: processor, isHTTP2Stream: false))
     }
 
     private func configureHTTP2(_ channel: Channel) throws {
         let sync = channel.pipeline.syncOperations
+        sync.removeHandler(context: try sync.context(handlerType: ConnectionSetupDeadline.self), promise: nil)
         var connection = NIOHTTP2Handler.ConnectionConfiguration()
         connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.limits.maxConcurrentStreams),

@@ -191,6 +191,12 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// A malformed request (NIO's error handler has answered 400 with `Connection: close`), a
+    /// reset stream, a TLS failure: the connection (or HTTP/2 stream) ends here.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
     private func protocolViolation(_ context: ChannelHandlerContext) {
         context.close(promise: nil)
     }

@@ -46,3 +46,25 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
         return count == Self.preface.count ? .http2 : nil
     }
 }
+
+/// From accept to a chosen protocol (the sniffer's decision, or the TLS handshake and ALPN): a
+/// connection that sends nothing, or too little, is closed at the read-header timeout. Removed
+/// once the HTTP/1.1 or HTTP/2 pipeline is in place; from there `HTTPRequestHandler` and the
+/// HTTP/2 idle handler time the connection.
+final class ConnectionSetupDeadline: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    private let timeout: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    init(timeout: TimeAmount) { self.timeout = timeout }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+}
