@@ -6,7 +6,9 @@ import NIOHTTP2
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import Prometheus
 import RewrapEngine
+import CoreMetrics
 import ServiceLifecycle
 import Synchronization
 
@@ -36,10 +38,31 @@ public final class KASServer: Service, Sendable {
         }
     }
 
+    /// Where the server's metrics go: a swift-metrics factory, the Prometheus registry `/metrics`
+    /// serves (nil: no `/metrics`), and totals sampled at each scrape (key cache, KMS clients).
+    public struct Metrics: Sendable {
+        public var factory: any MetricsFactory
+        public var prometheus: PrometheusCollectorRegistry?
+        public var samplers: [ServerMetrics.Sampler]
+
+        public init(factory: any MetricsFactory, prometheus: PrometheusCollectorRegistry? = nil, samplers: [ServerMetrics.Sampler] = []) {
+            self.factory = factory
+            self.prometheus = prometheus
+            self.samplers = samplers
+        }
+
+        /// Prometheus on `/metrics`.
+        public static func prometheus(samplers: [ServerMetrics.Sampler] = []) -> Metrics {
+            let registry = PrometheusCollectorRegistry()
+            return Metrics(factory: PrometheusMetricsFactory(registry: registry), prometheus: registry, samplers: samplers)
+        }
+    }
+
     /// `authentication: nil` switches authentication off: refused unless `host` is loopback,
     /// and logged loudly at start.
     public init(configuration: ServerConfiguration, engine: RewrapEngine, publicKeys: any PublicKeyDirectory,
-                authentication: (any RewrapAuthentication)?, logger: Logger = Logger(label: "rewrap.serve")) throws(StartError) {
+                authentication: (any RewrapAuthentication)?, metrics: Metrics? = nil,
+                logger: Logger = Logger(label: "rewrap.serve")) throws(StartError) {
         self.configuration = configuration
         self.logger = logger
         if authentication == nil && !Self.isLoopback(configuration.host) {
@@ -61,8 +84,9 @@ public final class KASServer: Service, Sendable {
         }
         let health = HealthService()
         self.health = health
-        processor = RequestProcessor(configuration: configuration, engine: engine, directory: publicKeys,
-                                     authentication: authentication ?? AuthenticationDisabled(), health: health, logger: logger)
+        processor = RequestProcessor(configuration: configuration, engine: engine, directory: publicKeys, connections: connections,
+                                     authentication: authentication ?? AuthenticationDisabled(), health: health, metrics: metrics,
+                                     logger: logger)
         if authentication == nil {
             logger.warning("AUTHENTICATION IS OFF (--insecure-no-auth): any local process can rewrap with this KAS's keys; development only")
         }
@@ -230,6 +254,8 @@ final class OpenConnections: Sendable {
         channel.closeFuture.whenComplete { [self] _ in _ = channels.withLock { $0.removeValue(forKey: id) } }
         return count
     }
+
+    var count: Int { channels.withLock { $0.count } }
 
     func closeAll() {
         for channel in channels.withLock({ Array($0.values) }) { channel.close(promise: nil) }

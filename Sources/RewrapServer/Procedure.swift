@@ -25,6 +25,8 @@ enum Route: Equatable {
     case rpc(Procedure)
     /// `GET /healthz[?service=…]`.
     case healthz
+    /// `GET /metrics`: Prometheus text exposition, when the server has a registry.
+    case metrics
     case notFound
 
     /// Paths are case-sensitive, at the root or under the configured prefix; query strings are
@@ -35,6 +37,7 @@ enum Route: Equatable {
             path = path.dropFirst(prefix.count)
         }
         if path == "/healthz" { return .healthz }
+        if path == "/metrics" { return .metrics }
         if let procedure = Procedure(rawValue: String(path)) { return .rpc(procedure) }
         return .notFound
     }

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Prometheus
 import NIOHTTP1
 import RewrapEngine
 import RewrapProto
@@ -15,15 +16,22 @@ final class RequestProcessor: Sendable {
     let rewrap: RewrapService
     let threads: EngineThreads
     let logger: Logger
+    let metrics: ServerMetrics?
+    let prometheus: PrometheusCollectorRegistry?
 
-    init(configuration: ServerConfiguration, engine: RewrapEngine, directory: any PublicKeyDirectory,
-         authentication: any RewrapAuthentication, health: HealthService, logger: Logger) {
+    let connections: OpenConnections
+
+    init(configuration: ServerConfiguration, engine: RewrapEngine, directory: any PublicKeyDirectory, connections: OpenConnections,
+         authentication: any RewrapAuthentication, health: HealthService, metrics: KASServer.Metrics?, logger: Logger) {
         self.prefix = configuration.normalizedPrefix
+        self.connections = connections
         self.configuration = configuration
         self.admission = Admission(maxRequests: configuration.limits.maxRequestsInFlight, maxKAOs: configuration.limits.maxQueuedKAOs)
         self.health = health
         self.publicKeys = PublicKeyService(directory: directory)
-        self.rewrap = RewrapService(engine: engine, authentication: authentication)
+        self.metrics = metrics.map { ServerMetrics(factory: $0.factory, samplers: $0.samplers) }
+        self.prometheus = metrics?.prometheus
+        self.rewrap = RewrapService(engine: engine, authentication: authentication, metrics: self.metrics)
         self.threads = engine.threads
         self.logger = logger
     }
@@ -58,6 +66,10 @@ final class RequestProcessor: Sendable {
                 return .respond(ServerResponse(status: .methodNotAllowed, headers: ["Allow": "GET"]))
             }
             return .collect(pending)
+        case .metrics:
+            guard prometheus != nil else { return .respond(.notFound(allocator: allocator)) }
+            guard head.method == .GET else { return .respond(ServerResponse(status: .methodNotAllowed, headers: ["Allow": "GET"])) }
+            return .collect(pending)
         case .rpc(let procedure):
             let call: ConnectCall
             switch ConnectCall.start(head, procedure: procedure, query: query, allocator: allocator) {
@@ -68,6 +80,7 @@ final class RequestProcessor: Sendable {
             if let timeout = call.timeout, timeout < pending.timeout { pending.timeout = timeout }
             if procedure == .rewrap {
                 guard let ticket = admission.admitRequest() else {
+                    metrics?.count("rewrap_admission_refused_total", [("bound", "requests")])
                     return .respond(.error(.busy, call: call, allocator: allocator))
                 }
                 pending.ticket = ticket
@@ -85,6 +98,7 @@ final class RequestProcessor: Sendable {
     func finish(_ pending: Pending, body: ByteBuffer, eventLoop: any EventLoop) -> EventLoopFuture<ServerResponse> {
         let allocator = ByteBufferAllocator()
         guard let call = pending.call else {
+            if pending.route == .metrics { return eventLoop.makeSucceededFuture(exposition(allocator: allocator)) }
             return eventLoop.makeSucceededFuture(healthz(query: pending.query, allocator: allocator))
         }
         var message = call.queryMessage ?? body
@@ -149,6 +163,19 @@ final class RequestProcessor: Sendable {
             }
             return ServerResponse(status: .ok, headers: headers, body: body)
         }
+    }
+
+    /// `GET /metrics`: sampled totals and gauges brought up to date, then the registry's text.
+    private func exposition(allocator: ByteBufferAllocator) -> ServerResponse {
+        guard let prometheus else { return .notFound(allocator: allocator) }
+        if let metrics {
+            metrics.sample()
+            metrics.inFlight.record(admission.requestsInFlight)
+            metrics.queuedKAOs.record(admission.kaosQueued)
+            metrics.connections.record(connections.count)
+        }
+        return ServerResponse(status: .ok, headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
+                              body: allocator.buffer(bytes: prometheus.emitToBuffer()))
     }
 
     /// `GET /healthz[?service=…]`: `{"status":"SERVING"}` with 200, any other status with 503.

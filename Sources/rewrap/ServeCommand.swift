@@ -78,6 +78,7 @@ struct Serve: AsyncParsableCommand {
         let keys: any KeySource
         let directory: any PublicKeyDirectory
         var providers: ProviderKeyManagers?
+        var samplers: [ServerMetrics.Sampler] = []
         do {
             if let keyringPath {
                 let ring = try KeyRing.load(file: keyringPath)
@@ -95,8 +96,10 @@ struct Serve: AsyncParsableCommand {
                     logger.warning("provider \(provider) uses a key manager this build does not have; its keys will fail")
                 }
                 providers = built
-                keys = RegistryKeySource(store: store, managers: built.managers)
+                let source = RegistryKeySource(store: store, managers: built.managers)
+                keys = source
                 directory = RegistryDirectory(store: store)
+                samplers = Self.samplers(source: source, providers: built, names: (try? store.providers().map(\.name)) ?? [])
             }
         } catch {
             FileHandle.standardError.write(Data("rewrap: \(error)\n".utf8))
@@ -124,7 +127,7 @@ struct Serve: AsyncParsableCommand {
         let kasServer: KASServer
         do {
             kasServer = try KASServer(configuration: server, engine: engine, publicKeys: directory,
-                                      authentication: authentication, logger: logger)
+                                      authentication: authentication, metrics: .prometheus(samplers: samplers), logger: logger)
         } catch {
             FileHandle.standardError.write(Data("rewrap: \(error)\n".utf8))
             throw ExitCode(78)
@@ -154,6 +157,28 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("rewrap: serve: \(failure)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    /// Totals kept by the key cache and the KMS clients, read at each `/metrics` scrape.
+    static func samplers(source: RegistryKeySource, providers: ProviderKeyManagers, names: [String]) -> [ServerMetrics.Sampler] {
+        var samplers: [ServerMetrics.Sampler] = []
+        if let cache = source.cache {
+            samplers.append {
+                let counters = cache.counters
+                return [("rewrap_key_cache_hits_total", [], counters.hits), ("rewrap_key_cache_misses_total", [], counters.misses),
+                        ("rewrap_key_cache_evictions_total", [], counters.evictions)]
+            }
+        }
+        for name in names {
+            guard let client = providers.kmsClient(provider: name) else { continue }
+            samplers.append {
+                let stats = client.statistics
+                let provider = [("provider", name)]
+                return [("rewrap_kms_calls_total", provider, stats.calls), ("rewrap_kms_retries_total", provider, stats.retries),
+                        ("rewrap_kms_throttles_total", provider, stats.throttled), ("rewrap_kms_failures_total", provider, stats.failures)]
+            }
+        }
+        return samplers
     }
 
     private func apply(_ settings: ServeSettings?, to server: inout ServerConfiguration) throws {

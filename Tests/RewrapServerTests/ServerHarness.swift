@@ -37,7 +37,8 @@ final class RunningServer: Sendable {
         configure(&configuration)
         let engine = RewrapEngine(keys: keys)
         let directory = try directory ?? KeyRingDirectory(keyRing: KeyRing(keys: TestKeySource.fixtures.keys))
-        let server = try KASServer(configuration: configuration, engine: engine, publicKeys: directory, authentication: authentication)
+        let server = try KASServer(configuration: configuration, engine: engine, publicKeys: directory, authentication: authentication,
+                                   metrics: .prometheus())
         let task = Task { try await server.run() }
         let port = try await server.listeningPort()
         return RunningServer(server: server, port: port, engine: engine, task: task)

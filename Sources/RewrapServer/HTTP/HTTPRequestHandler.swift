@@ -31,6 +31,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var timer: Scheduled<Void>?
     /// Bumped for every request, so an answer that arrives after a deadline answer is dropped.
     private var generation = 0
+    /// The RPC being answered and when its head arrived (metrics).
+    private var current: (procedure: Procedure, started: ContinuousClock.Instant)?
 
     init(processor: RequestProcessor, isHTTP2Stream: Bool) {
         self.processor = processor
@@ -60,6 +62,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard case .idle = state else { return protocolViolation(context) }
             generation += 1
             let keepAlive = head.isKeepAlive
+            current = nil
+            if processor.metrics != nil, case .rpc(let procedure) = Route.resolve(path: Substring(head.uri.prefix { $0 != "?" }),
+                                                                             prefix: processor.prefix) {
+                current = (procedure, ContinuousClock.now)
+            }
             let limit = processor.configuration.limits.maxMessageBytes
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
                 // Refused before reading a byte of it; the connection closes (its body stays unread).
@@ -144,6 +151,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func write(_ answer: ServerResponse, context: ChannelHandlerContext, keepAlive: Bool, complete: Bool = true) {
         timer?.cancel()
         timer = nil
+        if let current, let metrics = processor.metrics {
+            metrics.recordRPC(current.procedure, code: answer.code, duration: ContinuousClock.now - current.started)
+            self.current = nil
+        }
         var headers = answer.headers
         headers.replaceOrAdd(name: "content-length", value: String(answer.body?.readableBytes ?? 0))
         let close = !keepAlive || answer.closeConnection || quiescing

@@ -8,6 +8,8 @@ struct ServerResponse: Sendable {
     var body: ByteBuffer?
     /// Close the connection after this answer (an unread body, a protocol violation, shutdown).
     var closeConnection = false
+    /// The Connect code of an error answer (metrics).
+    var code: ConnectCode?
 
     init(status: HTTPResponseStatus, headers: HTTPHeaders = HTTPHeaders(), body: ByteBuffer? = nil) {
         self.status = status
@@ -24,8 +26,10 @@ struct ServerResponse: Sendable {
             return headers
         }()
         for (name, value) in error.headers { headers.add(name: name, value: value) }
-        return ServerResponse(status: HTTPResponseStatus(statusCode: error.code.httpStatus), headers: headers,
-                              body: allocator.buffer(bytes: error.body))
+        var answer = ServerResponse(status: HTTPResponseStatus(statusCode: error.code.httpStatus), headers: headers,
+                                    body: allocator.buffer(bytes: error.body))
+        answer.code = error.code
+        return answer
     }
 
     /// Go's `http.NotFound`: what an unknown path gets, which Connect clients read as `unimplemented`.

@@ -9,6 +9,7 @@ import RewrapWire
 struct RewrapService: Sendable {
     let engine: RewrapEngine
     let authentication: any RewrapAuthentication
+    let metrics: ServerMetrics?
 
     struct Outcome: Sendable {
         var body: Result<[UInt8], ConnectError>
@@ -20,7 +21,9 @@ struct RewrapService: Sendable {
         let caller: Caller
         switch await authentication.authenticate(facts) {
         case .success(let authenticated): caller = authenticated
-        case .failure(let error): return Outcome(body: .failure(error), headers: [])
+        case .failure(let error):
+            metrics?.count("rewrap_auth_failures_total", [("reason", Self.failureReason(error))])
+            return Outcome(body: .failure(error), headers: [])
         }
         let headers = authentication.responseHeaders()
         do throws(ConnectError) {
@@ -33,16 +36,52 @@ struct RewrapService: Sendable {
                 throw ConnectError(error)
             }
             let kaoCount = max(1, request.requests.reduce(0) { $0 + $1.keyAccessObjects.count })
-            guard ticket.admitKAOs(kaoCount) else { throw ConnectError.queueFull }
+            guard ticket.admitKAOs(kaoCount) else {
+                metrics?.count("rewrap_admission_refused_total", [("bound", "kaos")])
+                throw ConnectError.queueFull
+            }
             let response: RewrapResponse
             do {
                 response = try await engine.rewrap(request, entity: caller.accessToken)
             } catch {
                 throw ConnectError(error)
             }
+            if let metrics { Self.countOutcomes(request, response, metrics) }
             return Outcome(body: .success(codec == .proto ? response.protoBytes() : response.jsonBytes()), headers: headers)
         } catch {
             return Outcome(body: .failure(error), headers: headers)
+        }
+    }
+}
+
+extension RewrapService {
+    /// A low-cardinality label for an authentication failure (kas-server.md §4.6's rows).
+    static func failureReason(_ error: ConnectError) -> String {
+        if error.message == "missing authorization header" { return "missing_authorization" }
+        if error.code == .permissionDenied { return "permission_denied" }
+        let challenge = error.headers.first { $0.0.lowercased() == "www-authenticate" }?.1 ?? ""
+        if challenge.contains("use_dpop_nonce") { return "dpop_nonce" }
+        if challenge.contains("invalid_dpop_proof") { return "invalid_dpop_proof" }
+        return "invalid_token"
+    }
+
+    /// KAO outcomes by KAO type (`wrapped`, `ec-wrapped`, …) and status.
+    static func countOutcomes(_ request: UnsignedRewrapRequest, _ response: RewrapResponse, _ metrics: ServerMetrics) {
+        var types: [String: String] = [:]
+        for policy in request.requests {
+            for entry in policy.keyAccessObjects { types[entry.keyAccessObjectId] = entry.keyAccessObject?.keyType ?? "" }
+        }
+        var counts: [String: (permit: Int, fail: Int)] = [:]
+        for policy in response.responses {
+            for result in policy.results {
+                let type = types[result.keyAccessObjectId].flatMap { $0.isEmpty ? nil : $0 } ?? "wrapped"
+                let known = ["wrapped", "ec-wrapped", "hybrid-wrapped", "mlkem-wrapped"].contains(type) ? type : "other"
+                if result.kasWrappedKey != nil { counts[known, default: (0, 0)].permit += 1 } else { counts[known, default: (0, 0)].fail += 1 }
+            }
+        }
+        for (type, count) in counts {
+            metrics.count("rewrap_kao_total", [("type", type), ("status", "permit")], by: count.permit)
+            metrics.count("rewrap_kao_total", [("type", type), ("status", "fail")], by: count.fail)
         }
     }
 }
