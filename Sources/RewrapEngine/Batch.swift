@@ -42,6 +42,9 @@ final class Batch: @unchecked Sendable {
     private let unwrapper: KAOUnwrapper
     private let deks: SecureBytes
     private let states: UnsafeMutableBufferPointer<State>
+    /// Which KAOs passed unwrap and binding (the audit's subject); each index written by the
+    /// thread that owns it, like `states`.
+    private let passed: UnsafeMutableBufferPointer<Bool>
     private var obligations: [[String]]
 
     /// Remote unwraps start as soon as a worker finds one, so they overlap the local work.
@@ -58,12 +61,15 @@ final class Batch: @unchecked Sendable {
         self.deks = SecureBytes(count: Swift.max(1, jobs.ids.count) * Self.dekByteCount)
         self.states = .allocate(capacity: Swift.max(1, jobs.ids.count))
         self.states.initialize(repeating: .pending)
+        self.passed = .allocate(capacity: Swift.max(1, jobs.ids.count))
+        self.passed.initialize(repeating: false)
         self.obligations = Array(repeating: [], count: policies.count)
     }
 
     deinit {
         states.deinitialize()
         states.deallocate()
+        passed.deallocate()
     }
 
     private func dek(_ index: Int) -> UnsafeMutableRawBufferPointer {
@@ -110,6 +116,7 @@ final class Batch: @unchecked Sendable {
         switch outcome {
         case .verified:
             states[index] = .verified
+            passed[index] = true
         case .failed(let error):
             secureWipe(dek(index))
             states[index] = .failed(error)
@@ -175,6 +182,21 @@ final class Batch: @unchecked Sendable {
                 states[index] = .failed(.forbidden)
             }
         }
+    }
+
+    /// One record per KAO that passed unwrap and binding, in request order.
+    func auditRecords() -> [KAOAuditRecord] {
+        var records: [KAOAuditRecord] = []
+        for index in 0..<count where passed[index] {
+            let policy = policies[jobs.policyIndex[index]]
+            let kao = jobs.kaos[index]
+            var succeeded = false
+            if case .wrapped = states[index] { succeeded = true }
+            records.append(KAOAuditRecord(
+                keyAccessObjectID: jobs.ids[index], policyUUID: policy.uuid, attributeFQNs: policy.attributeFQNs,
+                kid: kao?.kid ?? "", bindingHash: kao?.policyBinding?.hash ?? "", algorithm: policy.algorithm, succeeded: succeeded))
+        }
+        return records
     }
 
     /// Results grouped by policy in request order, KAOs in request order within each.

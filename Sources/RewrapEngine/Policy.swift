@@ -11,21 +11,29 @@ struct DecodedPolicy: Sendable {
     let attributeFQNs: [String]
     /// Set when the policy could not be decoded: every KAO of it fails with this.
     let failure: KAOError?
+    /// The policy's `uuid` ("" if none): the audit record's object id.
+    let uuid: String
+    /// The request's `algorithm` for this policy ("" ⇒ `rsa:2048`): audit only.
+    let algorithm: String
 
-    init(_ policy: UnsignedRewrapRequest.WithPolicy, limits: RewrapConfiguration.Limits) {
+    init(_ policy: UnsignedRewrapRequest.WithPolicy, algorithm: String = "", limits: RewrapConfiguration.Limits) {
         id = policy.id
+        self.algorithm = algorithm.isEmpty ? "rsa:2048" : algorithm
         guard policy.body.utf8.count <= limits.maxPolicyBytes else {
             bindingMessage = []
             attributeFQNs = []
+            uuid = ""
             failure = .policyTooLarge
             return
         }
         bindingMessage = Array(policy.body.utf8)
-        if let fqns = Self.decode(bindingMessage) {
-            attributeFQNs = fqns
+        if let decoded = Self.decode(bindingMessage) {
+            attributeFQNs = decoded.attributeFQNs
+            uuid = decoded.uuid
             failure = nil
         } else {
             attributeFQNs = []
+            uuid = ""
             failure = .badRequest
         }
     }
@@ -34,8 +42,14 @@ struct DecodedPolicy: Sendable {
     /// (`encoding/json`: field names matched case-insensitively, the last duplicate wins, a
     /// value of the wrong type is an error). Returns the attribute FQNs — one per
     /// `dataAttributes` entry, "" when an entry has none, so any entry means "ask the PDP" —
-    /// or nil when the policy does not decode or its `uuid` is not a UUID.
-    static func decode(_ base64: [UInt8]) -> [String]? {
+    /// and the uuid, or nil when the policy does not decode or its `uuid` is not a UUID.
+    static func decode(_ base64: [UInt8]) -> (attributeFQNs: [String], uuid: String)? {
+        var uuid = ""
+        guard let fqns = decode(base64, uuid: &uuid) else { return nil }
+        return (fqns, uuid)
+    }
+
+    private static func decode(_ base64: [UInt8], uuid found: inout String) -> [String]? {
         guard let json = base64.withUnsafeBytes({ Base64.decode($0, options: .strictStandard) }),
               let document = JSONValue.parse(json)
         else { return nil }
@@ -46,7 +60,9 @@ struct DecodedPolicy: Sendable {
         }
         switch document.member("uuid") {
         case nil, .null?: break
-        case .string(let uuid)?: guard isUUID(uuid) else { return nil }
+        case .string(let uuid)?:
+            guard isUUID(uuid) else { return nil }
+            found = uuid
         default: return nil
         }
         let body: JSONValue

@@ -57,9 +57,12 @@ public final class RewrapEngine: Sendable {
 
     /// Rewraps every KAO of `request`. Throws only for request-level failures; per-KAO failures
     /// are `fail` results with spec §4.4's strings. `entity` is passed to the authorizer.
-    public func rewrap(_ request: UnsignedRewrapRequest, entity: String = "") async throws(RewrapRequestError) -> RewrapResponse {
+    /// `audit`, when given, receives the request's `KAOAuditRecord`s before the call returns.
+    public func rewrap(
+        _ request: UnsignedRewrapRequest, entity: String = "", audit: (@Sendable ([KAOAuditRecord]) -> Void)? = nil
+    ) async throws(RewrapRequestError) -> RewrapResponse {
         if request.requests.isEmpty, let keyAccess = request.keyAccess {
-            return try await rewrapLegacy(request, keyAccess: keyAccess, entity: entity)
+            return try await rewrapLegacy(request, keyAccess: keyAccess, entity: entity, audit: audit)
         }
         let limits = configuration.limits
         guard !request.requests.isEmpty else { throw .invalidRequestBody }
@@ -77,7 +80,7 @@ public final class RewrapEngine: Sendable {
         var jobs = Jobs(capacity: kaoCount)
         for policyRequest in request.requests {
             guard let policy = policyRequest.policy, !policy.id.isEmpty else { continue }
-            policies.append(DecodedPolicy(policy, limits: limits))
+            policies.append(DecodedPolicy(policy, algorithm: policyRequest.algorithm, limits: limits))
             for entry in policyRequest.keyAccessObjects {
                 jobs.append(id: entry.keyAccessObjectId, kao: entry.keyAccessObject, policy: policies.count - 1)
             }
@@ -125,18 +128,21 @@ public final class RewrapEngine: Sendable {
                 }
             }
         }
+        if let audit { audit(batch.auditRecords()) }
         return batch.response(sessionPublicKey: encryptor?.sessionPublicKeyPEM ?? "")
     }
 
     /// The v1 body (spec §3.5: top-level `keyAccess`, `policy`, `clientPublicKey`, no `requests`;
     /// the Java SDK still sends it): rewrapped as one policy `policy-1` with one KAO `kao-0`, the
     /// DEK also in `entityWrappedKey`, and a failed KAO's error is the request's.
-    private func rewrapLegacy(_ request: UnsignedRewrapRequest, keyAccess: KeyAccess, entity: String) async throws(RewrapRequestError) -> RewrapResponse {
+    private func rewrapLegacy(
+        _ request: UnsignedRewrapRequest, keyAccess: KeyAccess, entity: String, audit: (@Sendable ([KAOAuditRecord]) -> Void)?
+    ) async throws(RewrapRequestError) -> RewrapResponse {
         let upgraded = UnsignedRewrapRequest(
             clientPublicKey: request.clientPublicKey,
             requests: [.init(keyAccessObjects: [.init(keyAccessObjectId: "kao-0", keyAccessObject: keyAccess)],
                              policy: .init(id: "policy-1", body: request.policy), algorithm: request.algorithm)])
-        var response = try await rewrap(upgraded, entity: entity)
+        var response = try await rewrap(upgraded, entity: entity, audit: audit)
         guard let result = response.responses.first?.results.first else { throw .invalidRequestBody }
         switch result.outcome {
         case .permit(let wrapped): response.entityWrappedKey = wrapped

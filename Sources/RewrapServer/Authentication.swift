@@ -9,13 +9,22 @@ public struct CallFacts: Sendable {
     public var procedurePath: String
     public var authorization: [String]
     public var dpop: [String]
+    /// For the audit record: `X-Request-Id` when it is a UUID, else a fresh one; the
+    /// `User-Agent`; the peer's address.
+    public var requestID: String
+    public var userAgent: String
+    public var remoteIP: String
 
-    public init(method: String, authority: String, procedurePath: String, authorization: [String], dpop: [String]) {
+    public init(method: String, authority: String, procedurePath: String, authorization: [String], dpop: [String],
+                requestID: String = UUID().uuidString.lowercased(), userAgent: String = "", remoteIP: String = "") {
         self.method = method
         self.authority = authority
         self.procedurePath = procedurePath
         self.authorization = authorization
         self.dpop = dpop
+        self.requestID = requestID
+        self.userAgent = userAgent
+        self.remoteIP = remoteIP
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import Prometheus
@@ -31,7 +32,8 @@ final class RequestProcessor: Sendable {
         self.publicKeys = PublicKeyService(directory: directory)
         self.metrics = metrics.map { ServerMetrics(factory: $0.factory, samplers: $0.samplers) }
         self.prometheus = metrics?.prometheus
-        self.rewrap = RewrapService(engine: engine, authentication: authentication, metrics: self.metrics)
+        self.rewrap = RewrapService(engine: engine, authentication: authentication, metrics: self.metrics,
+                                    audit: Logger(label: "rewrap.audit", factory: { _ in logger.handler }))
         self.threads = engine.threads
         self.logger = logger
     }
@@ -52,7 +54,7 @@ final class RequestProcessor: Sendable {
         var timeout: Duration
     }
 
-    func begin(_ head: HTTPRequestHead, allocator: ByteBufferAllocator) -> Begin {
+    func begin(_ head: HTTPRequestHead, remoteIP: String, allocator: ByteBufferAllocator) -> Begin {
         let uri = head.uri.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false)
         let path = Substring(head.uri)[uri[0].startIndex..<uri[0].endIndex]
         let query = uri.count > 1 ? Substring(head.uri)[uri[1].startIndex..<uri[1].endIndex] : ""
@@ -87,7 +89,10 @@ final class RequestProcessor: Sendable {
                 pending.facts = CallFacts(
                     method: head.method.rawValue, authority: head.headers.first(name: "host") ?? "",
                     procedurePath: procedure.rawValue, authorization: head.headers[canonicalForm: "authorization"].map(String.init),
-                    dpop: head.headers[canonicalForm: "dpop"].map(String.init))
+                    dpop: head.headers[canonicalForm: "dpop"].map(String.init),
+                    requestID: head.headers.first(name: "x-request-id").flatMap { UUID(uuidString: $0)?.uuidString.lowercased() }
+                        ?? UUID().uuidString.lowercased(),
+                    userAgent: String(head.headers.first(name: "user-agent")?.prefix(256) ?? ""), remoteIP: remoteIP)
             }
             return .collect(pending)
         }

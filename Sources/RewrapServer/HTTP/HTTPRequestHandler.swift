@@ -75,7 +75,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 state = .discarding(keepAlive: false)
                 return write(answer, context: context, keepAlive: false)
             }
-            switch processor.begin(head, allocator: context.channel.allocator) {
+            switch processor.begin(head, remoteIP: remoteIP(context), allocator: context.channel.allocator) {
             case .respond(let answer):
                 state = .discarding(keepAlive: keepAlive)
                 write(answer, context: context, keepAlive: keepAlive, complete: false)
@@ -206,6 +206,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// reset stream, a TLS failure: the connection (or HTTP/2 stream) ends here.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+
+    /// The peer's address; for an HTTP/2 stream, its connection's.
+    private func remoteIP(_ context: ChannelHandlerContext) -> String {
+        (context.channel.remoteAddress ?? context.channel.parent?.remoteAddress)?.ipAddress ?? ""
     }
 
     private func protocolViolation(_ context: ChannelHandlerContext) {

@@ -1,3 +1,5 @@
+import Foundation
+import Logging
 import NIOCore
 import RewrapEngine
 import RewrapWire
@@ -10,6 +12,8 @@ struct RewrapService: Sendable {
     let engine: RewrapEngine
     let authentication: any RewrapAuthentication
     let metrics: ServerMetrics?
+    /// One record per audited KAO (kas-server.md §6), never a DEK, key or token.
+    let audit: Logger
 
     struct Outcome: Sendable {
         var body: Result<[UInt8], ConnectError>
@@ -42,7 +46,11 @@ struct RewrapService: Sendable {
             }
             let response: RewrapResponse
             do {
-                response = try await engine.rewrap(request, entity: caller.accessToken)
+                let log = audit
+                let subject = caller.subject
+                response = try await engine.rewrap(request, entity: caller.accessToken) { records in
+                    Self.log(records, facts: facts, actor: subject, to: log)
+                }
             } catch {
                 throw ConnectError(error)
             }
@@ -55,6 +63,29 @@ struct RewrapService: Sendable {
 }
 
 extension RewrapService {
+    /// The Go KAS's audit record (`service/logger/audit/rewrap.go`), one log event per KAO,
+    /// message `rewrap`, the record under `audit`; `actor.id` is the token's `sub`.
+    static func log(_ records: [KAOAuditRecord], facts: CallFacts, actor: String, to logger: Logger) {
+        let timestamp = Date().formatted(.iso8601)
+        for record in records {
+            logger.notice("rewrap", metadata: ["audit": .dictionary([
+                "object": .dictionary([
+                    "type": "key_object", "id": .string(record.policyUUID),
+                    "attributes": .dictionary(["attrs": .array(record.attributeFQNs.map { .string($0) })]),
+                ]),
+                "action": .dictionary(["type": "rewrap", "result": record.succeeded ? "success" : "error"]),
+                "actor": .dictionary(["id": .string(actor), "attributes": .array([])]),
+                "eventMetaData": .dictionary([
+                    "keyID": .string(record.kid), "policyBinding": .string(record.bindingHash), "tdfFormat": "tdf3",
+                    "algorithm": .string(record.algorithm),
+                ]),
+                "clientInfo": .dictionary(["userAgent": .string(facts.userAgent), "platform": "kas", "requestIP": .string(facts.remoteIP)]),
+                "requestID": .string(facts.requestID),
+                "timestamp": .string(timestamp),
+            ])])
+        }
+    }
+
     /// A low-cardinality label for an authentication failure (kas-server.md §4.6's rows).
     static func failureReason(_ error: ConnectError) -> String {
         if error.message == "missing authorization header" { return "missing_authorization" }
