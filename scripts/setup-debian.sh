@@ -3,7 +3,7 @@
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 
-packages=(libssl-dev libjemalloc-dev libsqlite3-dev zlib1g-dev pkg-config)
+packages=(libssl-dev libjemalloc-dev libsqlite3-dev zlib1g-dev pkg-config curl openssl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
