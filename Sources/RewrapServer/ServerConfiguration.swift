@@ -67,7 +67,7 @@ public struct ServerConfiguration: Sendable {
     public init() {}
 
     /// The routing prefix normalised: "" or "/segment…" without a trailing slash.
-    var normalizedPrefix: String {
+    public var normalizedPrefix: String {
         var prefix = routingPrefix
         while prefix.hasSuffix("/") { prefix.removeLast() }
         if !prefix.isEmpty && !prefix.hasPrefix("/") { prefix = "/" + prefix }

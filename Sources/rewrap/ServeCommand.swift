@@ -135,7 +135,7 @@ struct Serve: AsyncParsableCommand {
         let scheme = server.tls == nil ? "http" : "https"
         let shown = server.host.isEmpty ? "0.0.0.0" : server.host
         let hostPart = shown.contains(":") ? "[\(shown)]" : shown
-        let prefixPart = server.normalizedPrefixForDisplay
+        let prefixPart = server.normalizedPrefix
         let announcer = Task {
             if let port = try? await kasServer.listeningPort() {
                 print("rewrap serve listening on \(scheme)://\(hostPart):\(port)\(prefixPart)")
@@ -223,14 +223,5 @@ struct Serve: AsyncParsableCommand {
         }
         logger.logLevel = level
         return logger
-    }
-}
-
-extension ServerConfiguration {
-    var normalizedPrefixForDisplay: String {
-        var prefix = routingPrefix
-        while prefix.hasSuffix("/") { prefix.removeLast() }
-        if !prefix.isEmpty && !prefix.hasPrefix("/") { prefix = "/" + prefix }
-        return prefix
     }
 }
