@@ -14,9 +14,12 @@ import PackageDescription
 //   RewrapRegistry       → RewrapEngine                    key records, KeyStore, key managers, cache, root key
 //   RewrapKeyRing        → RewrapEngine, Yams              keyring files
 //   RewrapClient         → RewrapCrypto, RewrapWire        the writer side: KAOs, request bodies, TDF archives
+//   RewrapAuth           → RewrapCrypto, RewrapWire,       access tokens (OIDC/JWKS, AsyncHTTPClient), DPoP,
+//                          Synchronization                 the signed request token, the per-request façade
 //   RewrapEngine         → RewrapCrypto, RewrapWire        the engine; KeySource, RemoteKey, RewrapAuthorizer
-//   RewrapCrypto         → COpenSSL, RewrapWire            the only code that calls OpenSSL (both imported
-//                                                          internal; Wire for the one base64 encoder, in PEM)
+//   RewrapCrypto         → COpenSSL, RewrapWire            the only code that calls OpenSSL (COpenSSL imported
+//                                                          internal; Wire for base64 and, `package` in JWK.swift,
+//                                                          the JSONValue a JWK is read from)
 //   RewrapWire                                             the wire model, JSON writer, base64, hex
 //   RewrapAsync                                            a cancellation-aware async semaphore (KMS client, simulator HSM)
 /// What the two executables that drive everything (the CLI and the benchmark) link.
@@ -37,6 +40,7 @@ let package = Package(
         .library(name: "RewrapProviders", targets: ["RewrapProviders"]),
         .library(name: "RewrapKMSSimulator", targets: ["RewrapKMSSimulator"]),
         .library(name: "RewrapClient", targets: ["RewrapClient"]),
+        .library(name: "RewrapAuth", targets: ["RewrapAuth"]),
         .executable(name: "rewrap", targets: ["rewrap"]),
         .executable(name: "rewrap-bench", targets: ["rewrap-bench"]),
     ],
@@ -73,6 +77,15 @@ let package = Package(
             dependencies: ["RewrapCrypto", "RewrapWire", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
         ),
         .target(name: "RewrapAWSWire", dependencies: ["RewrapCrypto", "RewrapWire"]),
+        .target(
+            name: "RewrapAuth",
+            dependencies: [
+                "RewrapCrypto", "RewrapWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "RewrapKMS",
             dependencies: [
@@ -183,6 +196,7 @@ let package = Package(
             dependencies: ["RewrapProviders", "RewrapKMS", "RewrapAWSWire", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapCrypto"]
         ),
         .testTarget(name: "RewrapKMSSimulatorTests", dependencies: ["RewrapKMSSimulator", "RewrapAWSWire", "RewrapCrypto", "RewrapWire"]),
+        .testTarget(name: "RewrapAuthTests", dependencies: ["RewrapAuth", "RewrapCrypto", "RewrapWire"]),
         .testTarget(name: "RewrapClientTests", dependencies: ["RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapTestSupport"]),
         .testTarget(name: "RewrapBenchKitTests", dependencies: ["RewrapBenchKit"], exclude: ["Golden"]),
         .testTarget(
