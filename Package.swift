@@ -14,6 +14,7 @@ import PackageDescription
 //   RewrapRegistry       → RewrapEngine                    key records, KeyStore, key managers, cache, root key
 //   RewrapKeyRing        → RewrapEngine, Yams              keyring files
 //   RewrapClient         → RewrapCrypto, RewrapWire        the writer side: KAOs, request bodies, TDF archives
+//   RewrapDevIdP         → RewrapAuth, RewrapCrypto        the dev OIDC issuer (`rewrap dev-idp`), its NIO server
 //   RewrapAuth           → RewrapCrypto, RewrapWire,       access tokens (OIDC/JWKS, AsyncHTTPClient), DPoP,
 //                          Synchronization                 the signed request token, the per-request façade
 //   RewrapEngine         → RewrapCrypto, RewrapWire        the engine; KeySource, RemoteKey, RewrapAuthorizer
@@ -41,6 +42,7 @@ let package = Package(
         .library(name: "RewrapKMSSimulator", targets: ["RewrapKMSSimulator"]),
         .library(name: "RewrapClient", targets: ["RewrapClient"]),
         .library(name: "RewrapAuth", targets: ["RewrapAuth"]),
+        .library(name: "RewrapDevIdP", targets: ["RewrapDevIdP"]),
         .executable(name: "rewrap", targets: ["rewrap"]),
         .executable(name: "rewrap-bench", targets: ["rewrap-bench"]),
     ],
@@ -97,6 +99,15 @@ let package = Package(
         ),
         .target(name: "RewrapProviders", dependencies: ["RewrapKMS", "RewrapRegistry", "RewrapEngine"]),
         .target(
+            name: "RewrapDevIdP",
+            dependencies: [
+                "RewrapAuth", "RewrapCrypto", "RewrapWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "RewrapKMSSimulator",
             dependencies: [
                 "RewrapAWSWire", "RewrapAsync", "RewrapCrypto", "RewrapWire",
@@ -107,7 +118,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "rewrap",
-            dependencies: driverModules + [
+            dependencies: driverModules + ["RewrapAuth", "RewrapDevIdP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -208,7 +219,9 @@ let package = Package(
         .testTarget(
             name: "rewrapTests",
             dependencies: ["RewrapRegistrySQLite", "RewrapRegistry", "RewrapRegistryTestSupport", "RewrapClient", "RewrapCrypto",
-                           "RewrapWire", "RewrapAWSWire", "RewrapKMS"]
+                           "RewrapWire", "RewrapAWSWire", "RewrapKMS", "RewrapAuth",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio")]
         ),
     ]
 )

@@ -1,3 +1,5 @@
+import RewrapWire
+
 /// The `htu` comparison of kas-server.md §4.3 ([P] `dpop_uri.go`): both sides normalised, then
 /// compared as strings. RFC 9449 §4.3 check 9 compares "ignoring any query and fragment"; the
 /// rest follows RFC 3986 §6.2.2 syntax-based normalisation.
@@ -85,7 +87,7 @@ public enum HTU {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) else {
+                guard index + 2 < bytes.count, let high = Hex.value(of: bytes[index + 1]), let low = Hex.value(of: bytes[index + 2]) else {
                     return nil
                 }
                 let value = high << 4 | low
@@ -110,15 +112,6 @@ public enum HTU {
             return true
         default:
             return false
-        }
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
         }
     }
 
