@@ -42,6 +42,8 @@ public final class AccessTokenVerifier: Sendable {
     public var signatureVerificationCount: Int { verifications.load(ordering: .relaxed) }
 
     public func verify(_ token: String) async throws(AccessTokenError) -> VerifiedAccessToken {
+        // Bounded before anything else, the cache's digest included.
+        guard token.utf8.count <= settings.maxTokenBytes else { throw .malformed(.tooLarge(limit: settings.maxTokenBytes)) }
         let now = clock.now()
         var set = keys.keySet
         let digest = VerifiedTokenCache.digest(of: token)

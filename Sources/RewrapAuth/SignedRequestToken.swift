@@ -39,13 +39,17 @@ public enum SignedRequestToken {
         guard let body = jws.claims[exact: "requestBody"] else { throw .missingRequestBody }
         guard let text = body.stringValue else { throw .invalidRequestBody }
         // Time claims only when present ([P] rewrap.go:242-257): an SRT without `exp` never expires.
-        // A present but non-numeric time claim fails as the JOSE library's validation does.
+        // A present but non-numeric time claim fails as the JOSE library's validation does. The
+        // error depends on the path the Go KAS takes (opentdf-rewrap.md §4.4): unverified parse
+        // without a proof ⇒ `could not parse token`, verification under the proof key ⇒
+        // `unable to verify request token`.
+        let timeError: SignedRequestTokenError = proofKey == nil ? .couldNotParse : .unableToVerify
         for name in ["exp", "nbf", "iat"] where jws.claims[exact: name] != nil && jws.claims[exact: name]?.numericDate == nil {
-            throw .unableToVerify
+            throw timeError
         }
-        if let exp = jws.claims[exact: "exp"]?.numericDate, now >= exp + skew { throw .unableToVerify }
-        if let nbf = jws.claims[exact: "nbf"]?.numericDate, now < nbf - skew { throw .unableToVerify }
-        if let iat = jws.claims[exact: "iat"]?.numericDate, now < iat - skew { throw .unableToVerify }
+        if let exp = jws.claims[exact: "exp"]?.numericDate, now >= exp + skew { throw timeError }
+        if let nbf = jws.claims[exact: "nbf"]?.numericDate, now < nbf - skew { throw timeError }
+        if let iat = jws.claims[exact: "iat"]?.numericDate, now < iat - skew { throw timeError }
         if let proofKey {
             guard let alg = jws.algorithmName.flatMap(JWSAlgorithm.init(rawValue:)), jws.verifies(with: proofKey.key, algorithm: alg) else {
                 throw .unableToVerify

@@ -85,6 +85,16 @@ import Testing
         issuer.clock.advance(by: 119)
         #expect(throws: Never.self) { try auth.requestBody(fromSignedRequestToken: srt, caller: caller) }
         issuer.clock.advance(by: 1)
+        // Expired without a proof: the unverified parse fails (opentdf-rewrap.md §4.4).
+        #expect(throws: SignedRequestTokenError.couldNotParse) { try auth.requestBody(fromSignedRequestToken: srt, caller: caller) }
+        let notYet = try signer.sign(claims: [("requestBody", .string(body)), ("nbf", .integer(issuer.clock.now() + 61))])
+        #expect(throws: SignedRequestTokenError.couldNotParse) { try auth.requestBody(fromSignedRequestToken: notYet, caller: caller) }
+    }
+
+    @Test func expiredUnderAProofIsUnableToVerify() async throws {
+        let auth = issuer.authenticator()
+        let caller = try await provenCaller(auth)
+        let srt = try SignedRequestToken.make(requestBody: body, signer: client.proofs.signer, issuedAt: issuer.clock.now() - 120)
         #expect(throws: SignedRequestTokenError.unableToVerify) { try auth.requestBody(fromSignedRequestToken: srt, caller: caller) }
     }
 }
