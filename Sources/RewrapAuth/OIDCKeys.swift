@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Why the issuer's configuration or keys could not be had. At start-up any of these means the
@@ -36,6 +37,8 @@ public final class OIDCKeys: JSONWebKeySetSource {
         var lastUnknownKidFetch: Int64?
         /// A refetch in flight, so concurrent unknown-kid requests share one.
         var fetching: Task<JSONWebKeySet?, Never>?
+        /// The JWKS response's `Cache-Control: max-age`, seconds, from the last fetch.
+        var maxAge: Int64?
     }
 
     private let state: Mutex<State>
@@ -44,15 +47,15 @@ public final class OIDCKeys: JSONWebKeySetSource {
     public static let maxDiscoveryBytes = 256 << 10
     public static let maxJWKSBytes = JSONWebKeySet.defaultMaxBytes
 
-    private init(issuer: String, jwksURI: String, set: JSONWebKeySet, fetcher: any HTTPFetching, clock: any AuthClock,
-                 refreshInterval: Duration, unknownKidInterval: Int64) {
+    private init(issuer: String, jwksURI: String, set: JSONWebKeySet, maxAge: Int64?, fetcher: any HTTPFetching,
+                 clock: any AuthClock, refreshInterval: Duration, unknownKidInterval: Int64) {
         self.issuer = issuer
         self.jwksURI = jwksURI
         self.fetcher = fetcher
         self.clock = clock
         self.refreshInterval = refreshInterval
         self.unknownKidInterval = unknownKidInterval
-        self.state = Mutex(State(set: set))
+        self.state = Mutex(State(set: set, maxAge: maxAge))
     }
 
     /// Discovers the issuer and fetches its keys; throws when either fails.
@@ -64,20 +67,20 @@ public final class OIDCKeys: JSONWebKeySetSource {
         var base = configured
         while base.hasSuffix("/") { base.removeLast() }
         let url = base + "/.well-known/openid-configuration"
-        let document = try await fetch(url, fetcher: fetcher, maxBytes: maxDiscoveryBytes)
+        let document = try await fetch(url, fetcher: fetcher, maxBytes: maxDiscoveryBytes).body
         guard let json = JSONDocument(document) else { throw .discovery("not a JSON object") }
         guard let jwksURI = json.string("jwks_uri"), jwksURI.hasPrefix("https://") || jwksURI.hasPrefix("http://") else {
             throw .discovery("no http(s) `jwks_uri`")
         }
         let issuer = json.string("issuer") ?? configured
-        let body = try await fetch(jwksURI, fetcher: fetcher, maxBytes: maxJWKSBytes)
+        let response = try await fetch(jwksURI, fetcher: fetcher, maxBytes: maxJWKSBytes)
         let set: JSONWebKeySet
         do {
-            set = try JSONWebKeySet(json: body, generation: 1)
+            set = try JSONWebKeySet(json: response.body, generation: 1)
         } catch {
             throw .jwks(error)
         }
-        return OIDCKeys(issuer: issuer, jwksURI: jwksURI, set: set, fetcher: fetcher, clock: clock,
+        return OIDCKeys(issuer: issuer, jwksURI: jwksURI, set: set, maxAge: maxAge(response.headers), fetcher: fetcher, clock: clock,
                         refreshInterval: refreshInterval, unknownKidInterval: unknownKidInterval)
     }
 
@@ -86,16 +89,20 @@ public final class OIDCKeys: JSONWebKeySetSource {
     /// Fetches the JWKS now and installs it; on failure the current set stays.
     @discardableResult
     public func refresh() async throws(OIDCError) -> JSONWebKeySet {
-        let body = try await Self.fetch(jwksURI, fetcher: fetcher, maxBytes: Self.maxJWKSBytes)
+        let response = try await Self.fetch(jwksURI, fetcher: fetcher, maxBytes: Self.maxJWKSBytes)
         let set: JSONWebKeySet
         do {
-            set = try JSONWebKeySet(json: body, generation: generations.add(1, ordering: .relaxed).newValue)
+            set = try JSONWebKeySet(json: response.body, generation: generations.add(1, ordering: .relaxed).newValue)
         } catch {
             throw .jwks(error)
         }
+        let maxAge = Self.maxAge(response.headers)
         state.withLock { state in
             // Out-of-order completions (a refresh racing an unknown-kid refetch) keep the newer.
-            if set.generation > state.set.generation { state.set = set }
+            if set.generation > state.set.generation {
+                state.set = set
+                state.maxAge = maxAge
+            }
         }
         return set
     }
@@ -116,13 +123,22 @@ public final class OIDCKeys: JSONWebKeySetSource {
         return result
     }
 
-    /// Refreshes every `refreshInterval` until cancelled (a service-lifecycle Service's `run()`
+    /// The wait before the next background refresh: `refreshInterval`, or longer when the last
+    /// JWKS response's `Cache-Control: max-age` says so ([JWX] `jwk.Cache` minimum-interval
+    /// semantics, kas-server.md §4.2 step 2), capped at a day so a misconfigured cache header
+    /// cannot freeze the keys.
+    public var nextRefreshDelay: Duration {
+        let maxAge = state.withLock { $0.maxAge } ?? 0
+        return max(refreshInterval, .seconds(min(maxAge, 86_400)))
+    }
+
+    /// Refreshes every `nextRefreshDelay` until cancelled (a service-lifecycle Service's `run()`
     /// can call this). A failed refresh keeps the current keys and is retried next interval;
     /// `onError` hears about it for the log.
     public func run(onError: @Sendable (OIDCError) -> Void = { _ in }) async {
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: refreshInterval)
+                try await Task.sleep(for: nextRefreshDelay)
             } catch {
                 return  // cancelled
             }
@@ -134,7 +150,18 @@ public final class OIDCKeys: JSONWebKeySetSource {
         }
     }
 
-    private static func fetch(_ url: String, fetcher: any HTTPFetching, maxBytes: Int) async throws(OIDCError) -> [UInt8] {
+    /// `max-age` of a `Cache-Control` header (RFC 9111 §5.2.2.1); `no-store`/`no-cache` give none.
+    static func maxAge(_ headers: [(String, String)]) -> Int64? {
+        for (name, value) in headers where name.lowercased() == "cache-control" {
+            for directive in value.split(separator: ",") {
+                let parts = directive.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                if parts.count == 2, parts[0] == "max-age", let seconds = Int64(parts[1]), seconds >= 0 { return seconds }
+            }
+        }
+        return nil
+    }
+
+    private static func fetch(_ url: String, fetcher: any HTTPFetching, maxBytes: Int) async throws(OIDCError) -> HTTPFetchResponse {
         let response: HTTPFetchResponse
         do {
             response = try await fetcher.get(url, maxBytes: maxBytes)
@@ -142,7 +169,7 @@ public final class OIDCKeys: JSONWebKeySetSource {
             throw .fetch(url: url, error)
         }
         guard response.status == 200 else { throw .status(url: url, response.status) }
-        return response.body
+        return response
     }
 }
 

@@ -8,8 +8,8 @@ final class FakeFetcher: HTTPFetching {
     let routes = Mutex<[String: HTTPFetchResponse]>([:])
     let fetches = Mutex<[String]>([])
 
-    func set(_ url: String, status: Int = 200, _ body: String) {
-        routes.withLock { $0[url] = HTTPFetchResponse(status: status, body: Array(body.utf8)) }
+    func set(_ url: String, status: Int = 200, headers: [(String, String)] = [], _ body: String) {
+        routes.withLock { $0[url] = HTTPFetchResponse(status: status, headers: headers, body: Array(body.utf8)) }
     }
 
     func count(_ url: String) -> Int { fetches.withLock { $0.filter { $0 == url }.count } }
@@ -105,6 +105,40 @@ final class FakeFetcher: HTTPFetching {
         fake.set(Self.jwksURL, status: 500, "")
         await #expect(throws: OIDCError.self) { try await oidc.refresh() }
         #expect(oidc.keySet.keys["b"] != nil)
+    }
+
+    @Test func cachedTokenStopsValidatingWhenARefreshDropsItsKey() async throws {
+        let a = try PrivateKey.generate(.ecP256), b = try PrivateKey.generate(.ecP256)
+        let clock = ManualAuthClock()
+        let fake = try fetcher(keys: [("a", a), ("b", b)])
+        let oidc = try await OIDCKeys.discover(issuer: Self.issuerURL, fetcher: fake, clock: clock)
+        let verifier = AccessTokenVerifier(settings: AccessTokenSettings(issuer: oidc.issuer, audience: "kas"), keys: oidc, clock: clock)
+        let token = try JWSSigner(key: a, keyID: "a").sign(claims: [
+            ("iss", .string(Self.issuerURL)), ("aud", .string("kas")), ("sub", .string("s")), ("exp", .integer(clock.now() + 600)),
+        ])
+        _ = try await verifier.verify(token)
+        _ = try await verifier.verify(token)
+        #expect(verifier.signatureVerificationCount == 1)
+        fake.set(Self.jwksURL, try Self.jwks([("b", b)]))
+        try await oidc.refresh()
+        // The unknown-kid refetch is allowed once (it finds no `a` either); the token is refused.
+        await #expect(throws: AccessTokenError.unknownKeyID("a")) { try await verifier.verify(token) }
+    }
+
+    @Test func cacheControlMaxAgeLengthensTheRefreshInterval() async throws {
+        let fake = try fetcher(keys: [("a", try PrivateKey.generate(.ecP256))])
+        let oidc = try await OIDCKeys.discover(issuer: Self.issuerURL, fetcher: fake, refreshInterval: .seconds(900))
+        #expect(oidc.nextRefreshDelay == .seconds(900))
+        fake.set(Self.jwksURL, headers: [("Cache-Control", "public, max-age=3600")], try Self.jwks([("a", try PrivateKey.generate(.ecP256))]))
+        try await oidc.refresh()
+        #expect(oidc.nextRefreshDelay == .seconds(3600))
+        // Shorter than the minimum interval, or absurdly long: the minimum, or a day.
+        fake.set(Self.jwksURL, headers: [("cache-control", "max-age=60")], try Self.jwks([("a", try PrivateKey.generate(.ecP256))]))
+        try await oidc.refresh()
+        #expect(oidc.nextRefreshDelay == .seconds(900))
+        fake.set(Self.jwksURL, headers: [("Cache-Control", "max-age=99999999")], try Self.jwks([("a", try PrivateKey.generate(.ecP256))]))
+        try await oidc.refresh()
+        #expect(oidc.nextRefreshDelay == .seconds(86_400))
     }
 
     @Test func runLoopEndsOnCancellation() async throws {
