@@ -36,8 +36,10 @@ public struct AuthenticationFailure: Error, Sendable, CustomStringConvertible {
     public var httpStatus: Int           // 401 or 403
     public var code: String              // "unauthenticated" / "permission_denied"
     public var message: String           // "missing authorization header" / "unauthenticated" / "permission denied"
-    /// `WWW-Authenticate` and `DPoP-Nonce` per §4.6. Complete for this response: it already
-    /// holds the `DPoP-Nonce` that `responseHeaders()` would add, so send one or the other.
+    /// `WWW-Authenticate` and `DPoP-Nonce` per §4.6. Complete for this response: when nonces
+    /// are required it already holds the `DPoP-Nonce` that `responseHeaders()` gives (on every
+    /// failure, as the platform's middleware sets it before checking), so a server sends these
+    /// on a failure and `responseHeaders()` only on other responses.
     public var headers: [(String, String)]
     public var reason: String            // the §4.3 log text / why; for server logs and metrics labels; never the token
 
@@ -134,18 +136,20 @@ public final class RequestAuthenticator: Sendable {
             from: token, proofKey: caller.proofKey, now: clock.now(), skew: settings.requestTokenSkew)
     }
 
+    /// A 401; with nonces required it carries the current `DPoP-Nonce` (§4.3 "Nonce": every
+    /// authenticated response, success or error).
     private func failure(message: String = "unauthenticated", headers: [(String, String)] = [], reason: String) -> AuthenticationFailure {
-        AuthenticationFailure(httpStatus: 401, code: "unauthenticated", message: message, headers: headers, reason: reason)
+        AuthenticationFailure(httpStatus: 401, code: "unauthenticated", message: message, headers: headers + responseHeaders(),
+                              reason: reason)
     }
 
     /// §4.6 rows 3–4 ([P] authn.go:674-706).
     private func dpopFailure(_ error: DPoPFailure) -> AuthenticationFailure {
-        var headers: [(String, String)]
+        let headers: [(String, String)]
         switch error.kind {
         case .useNonce: headers = [("WWW-Authenticate", #"DPoP error="use_dpop_nonce""#)]
         case .invalidProof: headers = [("WWW-Authenticate", #"DPoP error="invalid_dpop_proof""#)]
         }
-        headers += responseHeaders()
         return failure(headers: headers, reason: error.logText)
     }
 }

@@ -192,6 +192,26 @@ import Testing
         let malformed = await run(auth, token: token, proofs: [badType])
         expectInvalidProof(malformed, "`nonce` claim invalid format")
         #expect(header(malformed.failure, "DPoP-Nonce") == nonce)
+        // Token failures carry the nonce too (once, with no WWW-Authenticate).
+        let expired = await run(auth, token: try issuer.token([("exp", .integer(0))]), proofs: [])
+        #expect(expired.failure?.headers.map(\.0) == ["DPoP-Nonce"])
+    }
+
+    @Test func htmAndHTUClaimShapes() async throws {
+        let auth = issuer.authenticator()
+        let token = try boundToken()
+        let ath = Base64.encodeURL(CryptoPrimitives.sha256(token.utf8))
+        for (claims, text) in [
+            ([("htu", JOSEValue.string(client.url))], "`htm` claim missing"),
+            ([("htm", .integer(1)), ("htu", .string(client.url))], "`htm` claim invalid format"),
+            ([("htm", .string("POST"))], "`htu` claim missing"),
+            ([("htm", .string("POST")), ("htu", .strings([client.url]))], "`htu` claim invalid format"),
+        ] as [([(String, JOSEValue)], String)] {
+            let proof = try client.proofs.signer.sign(
+                claims: [("jti", .string(text)), ("iat", .integer(issuer.clock.now())), ("ath", .string(ath))] + claims,
+                extraHeader: [("typ", .string("dpop+jwt")), ("jwk", .json(client.proofs.publicJWK))])
+            expectInvalidProof(await run(auth, token: token, proofs: [proof]), text)
+        }
     }
 
     @Test func nonceRotationKeepsThePreviousValue() {
