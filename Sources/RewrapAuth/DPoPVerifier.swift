@@ -17,15 +17,18 @@ public final class DPoPVerifier: Sendable {
     /// Present when `settings.requireNonce`.
     public let nonces: DPoPNonces?
     public let replayCache: DPoPReplayCache
+    public let keyCache: ProofKeyCache
     private let clock: any AuthClock
 
     public static let typ = "dpop+jwt"
     /// Largest proof accepted: a proof is a header with one public JWK plus a few claims.
     public static let maxProofBytes = 16 << 10
 
-    public init(settings: DPoPSettings = DPoPSettings(), clock: any AuthClock = SystemAuthClock()) {
+    public init(settings: DPoPSettings = DPoPSettings(), clock: any AuthClock = SystemAuthClock(),
+                keyCache: ProofKeyCache = ProofKeyCache()) {
         self.settings = settings
         self.clock = clock
+        self.keyCache = keyCache
         self.nonces = settings.requireNonce ? DPoPNonces(expiration: settings.nonceExpiration, clock: clock) : nil
         self.replayCache = DPoPReplayCache(ttl: settings.dpopSkew, capacity: settings.replayCacheCapacity, now: clock.now())
     }
@@ -114,8 +117,7 @@ public final class DPoPVerifier: Sendable {
         let key: PublicKey
         let thumbprint: String
         do {
-            key = try PublicKey(jwk: jwk)
-            thumbprint = try key.jwkThumbprint()
+            (key, thumbprint) = try keyCache.key(for: jwk)
         } catch {
             throw DPoPFailure(6, "invalid JWK in DPoP JWT: \(error)")
         }

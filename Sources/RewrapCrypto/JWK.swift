@@ -108,7 +108,37 @@ extension PublicKey {
 
     /// RFC 7638 thumbprint: base64url-nopad SHA-256 of `jwkJSON()` (the DPoP `cnf.jkt`, RFC 9449 §6.1).
     public func jwkThumbprint() throws(CryptoError) -> String {
-        Base64.encodeURL(CryptoPrimitives.sha256(Array(try jwkJSON().utf8)))
+        Self.thumbprint(ofCanonicalJWK: try jwkJSON())
+    }
+
+    package static func thumbprint(ofCanonicalJWK json: String) -> String {
+        Base64.encodeURL(CryptoPrimitives.sha256(Array(json.utf8)))
+    }
+
+    /// The text `jwkJSON()` would give for the key `jwk` describes, built from its members
+    /// without making the key (no OpenSSL): what a cache of parsed keys is keyed by, so a DPoP
+    /// key seen before skips `EVP_PKEY_fromdata` and the point check. Members are decoded and
+    /// re-encoded (RSA integers minimal, EC coordinates at full size), so two spellings of one
+    /// key agree. It validates only the form; `init(jwk:)` still does the key checks on a miss.
+    package static func canonicalJWK(_ jwk: JSONValue) throws(CryptoError) -> String {
+        func member(_ name: String) throws(CryptoError) -> [UInt8] {
+            guard let bytes = jwk[exact: name]?.stringValue.flatMap({ Base64.decode($0, options: .base64URL) }) else {
+                throw .invalidKey("JWK needs base64url `\(name)`")
+            }
+            return bytes
+        }
+        switch jwk[exact: "kty"]?.stringValue {
+        case "RSA":
+            let n = Array(try member("n").drop { $0 == 0 }), e = Array(try member("e").drop { $0 == 0 })
+            return #"{"e":""# + Base64.encodeURL(e) + #"","kty":"RSA","n":""# + Base64.encodeURL(n) + #""}"#
+        case "EC":
+            guard let curve = jwk[exact: "crv"]?.stringValue.flatMap(Curve.init(jwkName:)) else { throw .unsupportedAlgorithm("JWK curve") }
+            let x = try member("x"), y = try member("y")
+            guard x.count == curve.coordinateByteCount, y.count == curve.coordinateByteCount else { throw .invalidPoint }
+            return #"{"crv":""# + curve.jwkName + #"","kty":"EC","x":""# + Base64.encodeURL(x) + #"","y":""# + Base64.encodeURL(y) + #""}"#
+        default:
+            throw .unsupportedAlgorithm("JWK kty")
+        }
     }
 
     /// An unsigned big-endian integer parameter, minimal length.

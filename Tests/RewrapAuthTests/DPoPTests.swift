@@ -271,3 +271,26 @@ import Testing
         expectInvalidProof(await run(issuer.authenticator(), token: try boundToken(), proofs: [], scheme: "Bearer"), "got 0 dpop headers")
     }
 }
+
+/// ProofKeyCache: one parse per DPoP key, the same key for every spelling of it.
+@Suite struct ProofKeyCacheTests {
+    @Test func parsesOncePerKey() throws {
+        let cache = ProofKeyCache(capacity: 2)
+        let keys = try (0..<3).map { _ in try PrivateKey.generate(.ecP256).publicKey }
+        let jwks = try keys.map { try #require(JSONValue.parse(Array($0.jwkJSON().utf8))) }
+        let (first, thumbprint) = try cache.key(for: jwks[0])
+        #expect(thumbprint == (try keys[0].jwkThumbprint()))
+        #expect(try cache.key(for: jwks[0]).0 === first)
+        // Extra members and another member order name the same key.
+        let spelled = try #require(JSONValue.parse(Array((String(try keys[0].jwkJSON().dropLast()) + #","kid":"x","alg":"ES256"}"#).utf8)))
+        #expect(try cache.key(for: spelled).0 === first)
+        _ = try cache.key(for: jwks[1])
+        _ = try cache.key(for: jwks[2])
+        #expect(cache.count == 2)
+        #expect(try cache.key(for: jwks[0]).0 !== first)  // evicted, parsed again
+        // Invalid keys are refused and not cached.
+        let off = try #require(JSONValue.parse(Array(#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5b0"}"#.utf8)))
+        #expect(throws: CryptoError.invalidPoint) { try cache.key(for: off) }
+        #expect(throws: CryptoError.invalidPoint) { try cache.key(for: off) }
+    }
+}
