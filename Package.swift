@@ -208,6 +208,7 @@ let package = Package(
         ),
         .testTarget(name: "RewrapKMSSimulatorTests", dependencies: ["RewrapKMSSimulator", "RewrapAWSWire", "RewrapCrypto", "RewrapWire"]),
         .testTarget(name: "RewrapAuthTests", dependencies: ["RewrapAuth", "RewrapCrypto", "RewrapWire"]),
+        .testTarget(name: "RewrapDevIdPTests", dependencies: ["RewrapDevIdP", "RewrapAuth", "RewrapCrypto"]),
         .testTarget(name: "RewrapClientTests", dependencies: ["RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapTestSupport"]),
         .testTarget(name: "RewrapBenchKitTests", dependencies: ["RewrapBenchKit"], exclude: ["Golden"]),
         .testTarget(
