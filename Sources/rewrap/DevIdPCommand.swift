@@ -11,21 +11,28 @@ struct DevIdP: AsyncParsableCommand {
         commandName: "dev-idp",
         abstract: "Run a throwaway OpenID issuer on loopback that hands out access tokens (client credentials, optional DPoP).",
         discussion: """
-        Serves GET /.well-known/openid-configuration, GET /jwks and POST /token (grant_type=client_credentials;
-        client id and secret by HTTP Basic or in the form). Tokens carry iss (this server's URL), aud, sub and
-        azp (the client id), iat, exp, jti, and cnf.jkt when the token request carries a valid DPoP proof
-        (typ dpop+jwt, an asymmetric alg, a public jwk, htm POST, htu = the token URL, fresh iat); the
-        token_type is then DPoP. The signing key is generated at start and lives in memory only, so tokens do
-        not survive a restart. Loopback only. SIGTERM or SIGINT (Ctrl-C) shuts down gracefully.
+        Serves GET /.well-known/openid-configuration, GET /jwks and POST /token
+        (grant_type=client_credentials; client id and secret by HTTP Basic or in
+        the form). Tokens carry iss (this server's URL), aud, sub and azp (the
+        client id), iat, exp, jti, and cnf.jkt when the token request carries a
+        valid DPoP proof (typ dpop+jwt, an asymmetric alg, a public jwk, htm POST,
+        htu = the token URL, fresh iat); the token_type is then DPoP. The signing
+        key is generated at start and lives in memory only, so tokens do not
+        survive a restart. Loopback only. SIGTERM or SIGINT (Ctrl-C) shuts down
+        gracefully.
 
         Examples:
-          rewrap dev-idp                                   # http://127.0.0.1:8888, client opentdf:secret
-          rewrap dev-idp --port 0 --alg ES256              # any free port (printed), ES256 tokens
-          rewrap dev-idp --client sdk:s3cret --client cli:other --audience https://kas.example
-          rewrap dev-idp --token-lifetime 30s              # short-lived tokens, to watch expiry
+          rewrap dev-idp                       # 127.0.0.1:8888, opentdf:secret
+          rewrap dev-idp --port 0 --alg ES256  # any free port (printed)
+          rewrap dev-idp --client sdk:s3cret --client cli:other \\
+            --audience https://kas.example
+          rewrap dev-idp --token-lifetime 30s  # watch tokens expire
 
-          curl -s -u opentdf:secret -d grant_type=client_credentials http://127.0.0.1:8888/token
-          curl -s -d 'grant_type=client_credentials&client_id=opentdf&client_secret=secret' http://127.0.0.1:8888/token
+        Get a token (HTTP Basic, or the credentials in the form):
+          curl -s -u opentdf:secret -d grant_type=client_credentials \\
+            http://127.0.0.1:8888/token
+          curl -s -d grant_type=client_credentials -d client_id=opentdf \\
+            -d client_secret=secret http://127.0.0.1:8888/token
         """)
 
     @Option(help: "Loopback address to bind: 127.0.0.1, ::1 or localhost.") var host = "127.0.0.1"
