@@ -4,9 +4,10 @@ import PackageDescription
 // The module graph, top to bottom (A → B: A imports B); each module depends only on what it uses.
 //
 //   rewrap (CLI), rewrap-bench → the modules below they drive
-//   RewrapServer         → RewrapEngine, RewrapProto,      the Connect-RPC KAS: NIO transport (HTTP/1.1, h2c,
-//                          RewrapKeyRing, RewrapRegistry,  TLS), Connect unary, AccessService + health,
-//                          CRewrapZlib, NIO*, Logging            admission, the engine's threads
+//   RewrapServer         → RewrapEngine, RewrapAuth,       the Connect-RPC KAS: NIO transport (HTTP/1.1, h2c,
+//                          RewrapProto, RewrapKeyRing,     TLS), Connect unary, AccessService + health,
+//                          RewrapRegistry, CRewrapZlib,    admission, the engine's threads, metrics, audit
+//                          NIO*, Logging, Metrics
 //   RewrapProto          → SwiftProtobuf                   generated kas.* and grpc.health.v1 messages (committed)
 //   RewrapProviders      → RewrapKMS, RewrapRegistry      key managers built from the registry's provider configs
 //   RewrapKMS            → RewrapAWSWire, RewrapRegistry,  AWS KMS client (AsyncHTTPClient), KMS key manager
@@ -18,9 +19,13 @@ import PackageDescription
 //   RewrapRegistry       → RewrapEngine                    key records, KeyStore, key managers, cache, root key
 //   RewrapKeyRing        → RewrapEngine, Yams              keyring files
 //   RewrapClient         → RewrapCrypto, RewrapWire        the writer side: KAOs, request bodies, TDF archives
+//   RewrapDevIdP         → RewrapAuth, RewrapCrypto        the dev OIDC issuer (`rewrap dev-idp`), its NIO server
+//   RewrapAuth           → RewrapCrypto, RewrapWire,       access tokens (OIDC/JWKS, AsyncHTTPClient), DPoP,
+//                          Synchronization                 the signed request token, the per-request façade
 //   RewrapEngine         → RewrapCrypto, RewrapWire        the engine; KeySource, RemoteKey, RewrapAuthorizer
-//   RewrapCrypto         → COpenSSL, RewrapWire            the only code that calls OpenSSL (both imported
-//                                                          internal; Wire for the one base64 encoder, in PEM)
+//   RewrapCrypto         → COpenSSL, RewrapWire            the only code that calls OpenSSL (COpenSSL imported
+//                                                          internal; Wire for base64 and, `package` in JWK.swift,
+//                                                          the JSONValue a JWK is read from)
 //   RewrapWire                                             the wire model, JSON writer, base64, hex
 //   RewrapAsync                                            a cancellation-aware async semaphore (KMS client, simulator HSM)
 /// What the two executables that drive everything (the CLI and the benchmark) link.
@@ -42,6 +47,8 @@ let package = Package(
         .library(name: "RewrapKMSSimulator", targets: ["RewrapKMSSimulator"]),
         .library(name: "RewrapClient", targets: ["RewrapClient"]),
         .library(name: "RewrapServer", targets: ["RewrapServer"]),
+        .library(name: "RewrapAuth", targets: ["RewrapAuth"]),
+        .library(name: "RewrapDevIdP", targets: ["RewrapDevIdP"]),
         .executable(name: "rewrap", targets: ["rewrap"]),
         .executable(name: "rewrap-bench", targets: ["rewrap-bench"]),
     ],
@@ -92,6 +99,15 @@ let package = Package(
         ),
         .target(name: "RewrapAWSWire", dependencies: ["RewrapCrypto", "RewrapWire"]),
         .target(
+            name: "RewrapAuth",
+            dependencies: [
+                "RewrapCrypto", "RewrapWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "RewrapKMS",
             dependencies: [
                 "RewrapAWSWire", "RewrapAsync", "RewrapRegistry", "RewrapEngine", "RewrapCrypto", "RewrapWire",
@@ -101,6 +117,15 @@ let package = Package(
             ]
         ),
         .target(name: "RewrapProviders", dependencies: ["RewrapKMS", "RewrapRegistry", "RewrapEngine"]),
+        .target(
+            name: "RewrapDevIdP",
+            dependencies: [
+                "RewrapAuth", "RewrapCrypto", "RewrapWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "RewrapKMSSimulator",
             dependencies: [
@@ -114,7 +139,7 @@ let package = Package(
         .target(
             name: "RewrapServer",
             dependencies: [
-                "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapProto", "RewrapWire", "RewrapCrypto", "CRewrapZlib",
+                "RewrapEngine", "RewrapAuth", "RewrapKeyRing", "RewrapRegistry", "RewrapProto", "RewrapWire", "RewrapCrypto", "CRewrapZlib",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -131,7 +156,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "rewrap",
-            dependencies: driverModules + [
+            dependencies: driverModules + ["RewrapAuth", "RewrapDevIdP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -221,12 +246,14 @@ let package = Package(
             dependencies: ["RewrapProviders", "RewrapKMS", "RewrapAWSWire", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapCrypto"]
         ),
         .testTarget(name: "RewrapKMSSimulatorTests", dependencies: ["RewrapKMSSimulator", "RewrapAWSWire", "RewrapCrypto", "RewrapWire"]),
+        .testTarget(name: "RewrapAuthTests", dependencies: ["RewrapAuth", "RewrapCrypto", "RewrapWire"]),
+        .testTarget(name: "RewrapDevIdPTests", dependencies: ["RewrapDevIdP", "RewrapAuth", "RewrapCrypto"]),
         .testTarget(name: "RewrapClientTests", dependencies: ["RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapTestSupport"]),
         // Through real sockets, with AsyncHTTPClient and curl as the clients (not the server's code).
         .testTarget(
             name: "RewrapServerTests",
-            dependencies: ["RewrapServer", "RewrapProto", "RewrapEngine", "RewrapKeyRing", "RewrapClient", "RewrapCrypto", "RewrapWire",
-                           "RewrapTestSupport", "RewrapEngineTestSupport",
+            dependencies: ["RewrapServer", "RewrapAuth", "RewrapDevIdP", "RewrapProto", "RewrapEngine", "RewrapKeyRing", "RewrapClient",
+                           "RewrapCrypto", "RewrapWire", "RewrapTestSupport", "RewrapEngineTestSupport",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                            .product(name: "NIOCore", package: "swift-nio"),
@@ -245,7 +272,9 @@ let package = Package(
         .testTarget(
             name: "rewrapTests",
             dependencies: ["RewrapRegistrySQLite", "RewrapRegistry", "RewrapRegistryTestSupport", "RewrapClient", "RewrapCrypto",
-                           "RewrapWire", "RewrapAWSWire", "RewrapKMS", "RewrapTestSupport"]
+                           "RewrapWire", "RewrapAWSWire", "RewrapKMS", "RewrapAuth", "RewrapTestSupport",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio")]
         ),
     ]
 )

@@ -10,15 +10,22 @@ final class Algorithms: @unchecked Sendable {
     let aes256GCM: OpaquePointer
     let sha256: OpaquePointer
     let sha1: OpaquePointer
+    /// For JWS RS/PS/ES384 and 512 (RFC 7518 §3).
+    let sha384: OpaquePointer
+    let sha512: OpaquePointer
 
     private init() {
         guard let gcm = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil),
               let sha256 = EVP_MD_fetch(nil, "SHA2-256", nil),
-              let sha1 = EVP_MD_fetch(nil, "SHA1", nil)
-        else { fatalError("OpenSSL default provider is missing AES-256-GCM, SHA-256 or SHA-1") }
+              let sha1 = EVP_MD_fetch(nil, "SHA1", nil),
+              let sha384 = EVP_MD_fetch(nil, "SHA2-384", nil),
+              let sha512 = EVP_MD_fetch(nil, "SHA2-512", nil)
+        else { fatalError("OpenSSL default provider is missing AES-256-GCM, SHA-1 or SHA-2") }
         self.aes256GCM = gcm
         self.sha256 = sha256
         self.sha1 = sha1
+        self.sha384 = sha384
+        self.sha512 = sha512
     }
 }
 

@@ -11,6 +11,16 @@ package enum Base64 {
         package var requiresPadding: Bool
         /// Skip `\r` and `\n` anywhere (Go's decoder does).
         package var skipsNewlines: Bool
+        /// Accept only `-` and `_` (not `+` and `/`) and no `=` at all: base64url without
+        /// padding, the only encoding JOSE allows (RFC 7515 §2, §7.1).
+        package var urlSafeOnlyUnpadded: Bool = false
+
+        package init(acceptsURLSafe: Bool, requiresPadding: Bool, skipsNewlines: Bool, urlSafeOnlyUnpadded: Bool = false) {
+            self.acceptsURLSafe = acceptsURLSafe
+            self.requiresPadding = requiresPadding
+            self.skipsNewlines = skipsNewlines
+            self.urlSafeOnlyUnpadded = urlSafeOnlyUnpadded
+        }
 
         /// proto3 JSON `bytes`: either alphabet, padding optional, CR/LF skipped (Go's decoders
         /// skip them in every mode).
@@ -19,6 +29,9 @@ package enum Base64 {
         package static let strictStandard = Options(acceptsURLSafe: false, requiresPadding: true, skipsNewlines: true)
         /// PEM bodies: standard alphabet, whitespace between lines.
         package static let pem = Options(acceptsURLSafe: false, requiresPadding: false, skipsNewlines: true)
+        /// JOSE (RFC 7515 §2): URL-safe alphabet only, no padding, no line breaks.
+        package static let base64URL = Options(
+            acceptsURLSafe: true, requiresPadding: false, skipsNewlines: false, urlSafeOnlyUnpadded: true)
     }
 
     private static let invalid: UInt8 = 0xFF
@@ -26,11 +39,16 @@ package enum Base64 {
 
     private static let standardTable: [UInt8] = makeTable(urlSafe: false)
     private static let eitherTable: [UInt8] = makeTable(urlSafe: true)
+    private static let urlOnlyTable: [UInt8] = makeTable(urlSafe: true, standard: false)
 
-    private static func makeTable(urlSafe: Bool) -> [UInt8] {
+    private static func makeTable(urlSafe: Bool, standard: Bool = true) -> [UInt8] {
         var table = [UInt8](repeating: invalid, count: 256)
         for (index, character) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
             table[Int(character)] = UInt8(index)
+        }
+        if !standard {
+            table[Int(UInt8(ascii: "+"))] = invalid
+            table[Int(UInt8(ascii: "/"))] = invalid
         }
         if urlSafe {
             table[Int(UInt8(ascii: "-"))] = 62
@@ -48,7 +66,7 @@ package enum Base64 {
     package static func decode(
         _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, options: Options
     ) -> Int? {
-        let table = options.acceptsURLSafe ? eitherTable : standardTable
+        let table = options.urlSafeOnlyUnpadded ? urlOnlyTable : options.acceptsURLSafe ? eitherTable : standardTable
         return table.withUnsafeBufferPointer { table -> Int? in
             var accumulator: UInt32 = 0
             var sextets = 0
@@ -58,6 +76,7 @@ package enum Base64 {
             for byte in input {
                 if options.skipsNewlines, byte == 0x0A || byte == 0x0D { continue }
                 if byte == UInt8(ascii: "=") {
+                    if options.urlSafeOnlyUnpadded { return nil }
                     padding += 1
                     characters += 1
                     continue
@@ -161,5 +180,29 @@ package enum Base64 {
 
     package static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
         Array(bytes).withUnsafeBytes { encode($0) }
+    }
+
+    /// Characters of the unpadded encoding of `count` bytes.
+    @inlinable
+    package static func unpaddedCount(_ count: Int) -> Int { (count * 4 + 2) / 3 }
+
+    /// base64url without padding (RFC 7515 §2, RFC 4648 §5): the standard encoding with `+/`
+    /// mapped to `-_` and the `=` dropped.
+    package static func encodeURL(_ input: UnsafeRawBufferPointer) -> String {
+        let padded = encodedCount(input.count)
+        let unpadded = unpaddedCount(input.count)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Swift.max(padded, 1)) { scratch in
+            let scratch = UnsafeMutableRawBufferPointer(scratch)
+            encode(input, into: scratch)
+            for index in 0..<unpadded {
+                if scratch[index] == UInt8(ascii: "+") { scratch[index] = UInt8(ascii: "-") }
+                else if scratch[index] == UInt8(ascii: "/") { scratch[index] = UInt8(ascii: "_") }
+            }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: scratch[0..<unpadded]), as: UTF8.self)
+        }
+    }
+
+    package static func encodeURL<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        Array(bytes).withUnsafeBytes { encodeURL($0) }
     }
 }

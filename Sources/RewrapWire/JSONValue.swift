@@ -5,14 +5,17 @@
 package indirect enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
-    case number
+    /// The number's literal text as written (RFC 8259 grammar), so a reader picks its own
+    /// precision: JWT NumericDates (RFC 7519 §2) are read as whole seconds from it.
+    case number(String)
     case string(String)
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
 
     package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
-        case (.null, .null), (.number, .number): return true
+        case (.null, .null): return true
+        case (.number(let a), .number(let b)): return a == b
         case (.bool(let a), .bool(let b)): return a == b
         case (.string(let a), .string(let b)): return a == b
         case (.array(let a), .array(let b)): return a == b
@@ -214,7 +217,7 @@ package indirect enum JSONValue: Equatable, Sendable {
                 if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
                 guard digits() > 0 else { return nil }
             }
-            return index > start ? .number : nil
+            return index > start ? .number(String(decoding: bytes[start..<index], as: UTF8.self)) : nil
         }
 
         private mutating func digits() -> Int {

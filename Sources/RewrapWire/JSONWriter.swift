@@ -29,6 +29,11 @@ package struct JSONWriter {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
+    /// Appends text that is already JSON (a serialized JWK), unchanged; the caller vouches for it.
+    package mutating func appendRaw(_ json: String) {
+        bytes.append(contentsOf: json.utf8)
+    }
+
     /// A quoted key and `:`; the name is written as is (a literal needs no escaping).
     package mutating func key(_ name: StaticString) {
         bytes.append(UInt8(ascii: "\""))

@@ -21,7 +21,7 @@ struct Rewrap: AsyncParsableCommand {
           rewrap make-request --kas-public keys/e1-public.pem --kid e1 --client-public client/client-public.pem > body.json
           rewrap request --keyring keys/keyring.yaml --in body.json    # body.json: an UnsignedRewrapRequest
         """,
-        subcommands: [Keys.self, Providers.self, Request.self, MakeRequest.self, MakeTDF.self, KMSSim.self, Serve.self])
+        subcommands: [Keys.self, Providers.self, Request.self, MakeRequest.self, MakeTDF.self, KMSSim.self, Serve.self, DevIdP.self])
 }
 
 struct Keys: AsyncParsableCommand {
