@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RewrapAuth
 import RewrapEngine
 import RewrapKeyRing
 import RewrapProviders
@@ -47,6 +48,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "TLS private key (PEM).") var tlsKey: String?
     @Option(help: "OIDC issuer URL whose access tokens are accepted (server.auth.issuer).") var issuer: String?
     @Option(help: "Audience the access tokens must carry (server.auth.audience).") var audience: String?
+    @Flag(help: "Require a DPoP proof on every Rewrap, bound token or not (server.auth.dpop.enforce).") var requireDPoP = false
+    @Flag(help: "Require server nonces in DPoP proofs, with the challenge/retry headers (server.auth.dpop.require_nonce).")
+    var dpopNonce = false
     @Flag(help: "DEVELOPMENT ONLY: no authentication; the SRT is read unverified. Refused unless --host is loopback.")
     var insecureNoAuth = false
     @Flag(help: "Permit policies with data attributes (no PDP is configured; by default they are denied).") var permitAll = false
@@ -112,6 +116,7 @@ struct Serve: AsyncParsableCommand {
         let engine = RewrapEngine(keys: keys, authorizer: permitAll ? PermitAll() : DenyAttributedPolicies(),
                                   configuration: engineConfiguration)
         let authentication: (any RewrapAuthentication)?
+        var services: [any Service] = []
         if insecureNoAuth {
             authentication = nil
         } else {
@@ -119,9 +124,27 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("authentication needs --issuer and --audience (server.auth.issuer|audience); "
                     + "for local development only, --insecure-no-auth on a loopback --host")
             }
-            _ = (issuer, audience)
-            FileHandle.standardError.write(Data("rewrap: OIDC access-token verification is not in this build yet; use --insecure-no-auth on loopback\n".utf8))
-            throw ExitCode(78)
+            let auth: (settings: AuthenticationSettings, refresh: Duration)
+            do {
+                auth = try authenticationSettings(settings?.server?.auth, issuer: issuer, audience: audience)
+            } catch let error as CLIError {
+                FileHandle.standardError.write(Data("rewrap: \(error.description)\n".utf8))
+                throw ExitCode(64)
+            }
+            // kas-server.md §4.2 steps 1–2: discovery and the JWKS at start; either failing stops the start.
+            let keys: OIDCKeys
+            do {
+                keys = try await OIDCKeys.discover(issuer: issuer, fetcher: AsyncHTTPFetcher(), refreshInterval: auth.refresh)
+            } catch {
+                FileHandle.standardError.write(Data("rewrap: cannot use the OIDC issuer \(issuer): \(error)\n".utf8))
+                throw ExitCode(69)
+            }
+            var verified = auth.settings
+            // The discovery document's issuer is the one tokens are checked against (§4.2 step 1).
+            verified.token.issuer = keys.issuer
+            logger.info("access tokens from \(keys.issuer) (JWKS \(keys.jwksURI), \(keys.keySet.keys.count) keys), audience \(audience)")
+            authentication = OIDCAuthentication(authenticator: RequestAuthenticator(settings: verified, keys: keys), logger: logger)
+            services.append(JWKSRefresh(keys: keys, logger: logger))
         }
 
         let kasServer: KASServer
@@ -142,7 +165,8 @@ struct Serve: AsyncParsableCommand {
                 fflush(nil)
             }
         }
-        var group = ServiceGroupConfiguration(services: [kasServer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // On SIGTERM the last service stops first: the server drains, then the JWKS refresh ends.
+        var group = ServiceGroupConfiguration(services: services + [kasServer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // A shutdown that overruns the grace period by far is turned into a cancellation.
         group.maximumGracefulShutdownDuration = server.timeouts.shutdownGrace + .seconds(5)
         var failure: (any Error)?
@@ -157,6 +181,25 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("rewrap: serve: \(failure)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    /// `server.auth.*` (kas-server.md §6 defaults: skew 1m, dpopskew 1h, cache_refresh_interval 15m,
+    /// dpop.enforce/require_nonce/strict_htu false, nonce_expiration 5m).
+    private func authenticationSettings(_ file: ServeSettings.Auth?, issuer: String, audience: String) throws
+        -> (settings: AuthenticationSettings, refresh: Duration) {
+        func seconds(_ text: String?, _ setting: String, default value: Int64) throws -> Int64 {
+            guard let text else { return value }
+            return try parseDuration(text, setting: setting).components.seconds
+        }
+        let token = AccessTokenSettings(issuer: issuer, audience: audience, skew: try seconds(file?.skew, "server.auth.skew", default: 60))
+        let dpop = DPoPSettings(
+            enforce: requireDPoP || (file?.dpop?.enforce ?? false), requireNonce: dpopNonce || (file?.dpop?.require_nonce ?? false),
+            nonceExpiration: try seconds(file?.dpop?.nonce_expiration, "server.auth.dpop.nonce_expiration", default: 300),
+            strictHTU: file?.dpop?.strict_htu ?? false,
+            dpopSkew: try seconds(file?.dpopskew, "server.auth.dpopskew", default: 3600))
+        let refresh = try file?.cache_refresh_interval.map { try parseDuration($0, setting: "server.auth.cache_refresh_interval") }
+            ?? .seconds(15 * 60)
+        return (AuthenticationSettings(token: token, dpop: dpop), refresh)
     }
 
     /// Totals kept by the key cache and the KMS clients, read at each `/metrics` scrape.
@@ -223,5 +266,18 @@ struct Serve: AsyncParsableCommand {
         }
         logger.logLevel = level
         return logger
+    }
+}
+
+/// The JWKS refreshed in the background (kas-server.md §4.2 step 2) until shutdown.
+struct JWKSRefresh: Service {
+    let keys: OIDCKeys
+    let logger: Logger
+
+    func run() async throws {
+        let logger = logger
+        await cancelWhenGracefulShutdown { [keys] in
+            await keys.run { error in logger.warning("JWKS refresh failed (keeping the current keys): \(error)") }
+        }
     }
 }
