@@ -52,10 +52,10 @@ final class RunningServer: Sendable {
     /// Runs `body`, then stops the server however `body` ended.
     static func with<T: Sendable>(
         keys: any KeySource = TestKeySource.fixtures, directory: (any PublicKeyDirectory)? = nil,
-        configure: (inout ServerConfiguration) -> Void = { _ in },
+        authentication: (any RewrapAuthentication)? = nil, configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: (RunningServer) async throws -> T
     ) async throws -> T {
-        let running = try await start(keys: keys, directory: directory, configure: configure)
+        let running = try await start(keys: keys, directory: directory, authentication: authentication, configure: configure)
         do {
             let result = try await body(running)
             await running.stop()

@@ -140,6 +140,49 @@ import Testing
         #expect(exit == 0, "exit status \(String(describing: exit)); \(server.stderr.text)")
     }
 
+    /// The README's three commands: `rewrap dev-idp`, `rewrap keys generate`, `rewrap serve
+    /// --issuer … --audience …`; a token from the dev IdP's token endpoint, then a Rewrap with it.
+    @Test func serveWithRealAuthenticationFromDevIdP() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: KMSCLITests.executable.path), "rewrap is built beside the tests")
+        let curl = URL(fileURLWithPath: "/usr/bin/curl")
+        guard FileManager.default.isExecutableFile(atPath: curl.path) else { print("skipped: /usr/bin/curl is missing"); return }
+        let box = try ChildSandbox(environment: [:])
+        let idp = try box.start(["dev-idp", "--port", "0"])
+        defer { idp.kill() }
+        let idpPort = try #require(idp.waitForPort(), "dev-idp printed its port: \(idp.stdout.text) \(idp.stderr.text)")
+        try Self.generateKeys(box)
+        let server = try box.start(["serve", "--keyring", "kas/keyring.yaml", "--port", "0",
+                                    "--issuer", "http://127.0.0.1:\(idpPort)", "--audience", "http://localhost:8080"])
+        defer { server.kill() }
+        let port = try #require(server.waitForPort(), "serve printed its port: \(server.stdout.text) \(server.stderr.text)")
+
+        let prepared = try Self.prepare(box, kids: ["e1"])
+        let (refused, refusal) = try await Self.post(port: port, prepared.body)
+        #expect(refused == 401)
+        #expect(String(decoding: refusal, as: UTF8.self) == #"{"code":"unauthenticated","message":"missing authorization header"}"#)
+
+        let issued = try ChildProcess.run(curl, ["-sS", "-u", "opentdf:secret", "-d", "grant_type=client_credentials",
+                                                 "http://127.0.0.1:\(idpPort)/token"])
+        let token = try #require((try? JSONSerialization.jsonObject(with: Data(issued.stdout.utf8)) as? [String: Any])?["access_token"] as? String,
+                                 "a token: \(issued.stdout) \(issued.stderr)")
+        let (status, body) = try await Self.post(port: port, prepared.body, headers: ["Authorization": "Bearer \(token)"])
+        #expect(status == 200, "\(String(decoding: body, as: UTF8.self))")
+        let response = try ProtoJSON.decode(RewrapResponse.self, from: body)
+        let opened = try TDFWriter().unwrap(response, policyID: "policy", keyAccessObjectID: "kao-0", clientPrivateKey: prepared.client)
+        #expect(opened.copyBytes() == prepared.deks[0].copyBytes())
+        #expect(!server.stderr.text.contains(token), "the token is never logged")
+
+        server.signal(SIGTERM)
+        #expect(server.waitForExit(within: .seconds(15)) == 0, "\(server.stderr.text)")
+        // The issuer gone, the server does not start: discovery is required (kas-server.md §4.2).
+        idp.signal(SIGTERM)
+        _ = idp.waitForExit(within: .seconds(15))
+        let noIssuer = try box.run(["serve", "--keyring", "kas/keyring.yaml", "--port", "0",
+                                    "--issuer", "http://127.0.0.1:\(idpPort)", "--audience", "http://localhost:8080"], timeout: .seconds(60))
+        #expect(noIssuer.status == 69, "\(noIssuer.stderr)")
+        #expect(noIssuer.stderr.contains("cannot use the OIDC issuer"))
+    }
+
     @Test func authenticationOffIsRefusedOffLoopback() throws {
         try #require(FileManager.default.isExecutableFile(atPath: KMSCLITests.executable.path), "rewrap is built beside the tests")
         let box = try ChildSandbox(environment: [:])
@@ -156,12 +199,13 @@ import Testing
     /// One POST on a fresh connection (`Connection: close`), so a request is either refused at
     /// connect or fully sent to the server: nothing in between can be blamed on the race of a
     /// keep-alive connection closing.
-    static func post(port: Int, _ body: [UInt8]) async throws -> (Int, [UInt8]) {
+    static func post(port: Int, _ body: [UInt8], headers: [String: String] = [:]) async throws -> (Int, [UInt8]) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/kas.AccessService/Rewrap")!)
         request.httpMethod = "POST"
         request.httpBody = Data(body)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("close", forHTTPHeaderField: "Connection")
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.timeoutInterval = 30
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, Array(data))
