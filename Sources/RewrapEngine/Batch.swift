@@ -43,8 +43,9 @@ final class Batch: @unchecked Sendable {
     private let deks: SecureBytes
     private let states: UnsafeMutableBufferPointer<State>
     /// Which KAOs passed unwrap and binding (the audit's subject); each index written by the
-    /// thread that owns it, like `states`.
-    private let passed: UnsafeMutableBufferPointer<Bool>
+    /// thread that owns it, like `states`. Only when the caller audits: otherwise the request
+    /// pays no allocation for it (the malloc gate counts every one).
+    private let passed: UnsafeMutableBufferPointer<Bool>?
     private var obligations: [[String]]
 
     /// Remote unwraps start as soon as a worker finds one, so they overlap the local work.
@@ -52,7 +53,8 @@ final class Batch: @unchecked Sendable {
     private var remote: RemoteDispatch?
     private let makeRemote: @Sendable (Batch) -> RemoteDispatch
 
-    init(jobs: Jobs, policies: [DecodedPolicy], unwrapper: KAOUnwrapper, makeRemote: @escaping @Sendable (Batch) -> RemoteDispatch) {
+    init(jobs: Jobs, policies: [DecodedPolicy], unwrapper: KAOUnwrapper, audited: Bool = false,
+         makeRemote: @escaping @Sendable (Batch) -> RemoteDispatch) {
         self.makeRemote = makeRemote
         self.count = jobs.ids.count
         self.jobs = jobs
@@ -61,15 +63,20 @@ final class Batch: @unchecked Sendable {
         self.deks = SecureBytes(count: Swift.max(1, jobs.ids.count) * Self.dekByteCount)
         self.states = .allocate(capacity: Swift.max(1, jobs.ids.count))
         self.states.initialize(repeating: .pending)
-        self.passed = .allocate(capacity: Swift.max(1, jobs.ids.count))
-        self.passed.initialize(repeating: false)
+        if audited {
+            let passed = UnsafeMutableBufferPointer<Bool>.allocate(capacity: Swift.max(1, jobs.ids.count))
+            passed.initialize(repeating: false)
+            self.passed = passed
+        } else {
+            self.passed = nil
+        }
         self.obligations = Array(repeating: [], count: policies.count)
     }
 
     deinit {
         states.deinitialize()
         states.deallocate()
-        passed.deallocate()
+        passed?.deallocate()
     }
 
     private func dek(_ index: Int) -> UnsafeMutableRawBufferPointer {
@@ -116,7 +123,7 @@ final class Batch: @unchecked Sendable {
         switch outcome {
         case .verified:
             states[index] = .verified
-            passed[index] = true
+            passed?[index] = true
         case .failed(let error):
             secureWipe(dek(index))
             states[index] = .failed(error)
@@ -186,6 +193,7 @@ final class Batch: @unchecked Sendable {
 
     /// One record per KAO that passed unwrap and binding, in request order.
     func auditRecords() -> [KAOAuditRecord] {
+        guard let passed else { return [] }
         var records: [KAOAuditRecord] = []
         for index in 0..<count where passed[index] {
             let policy = policies[jobs.policyIndex[index]]

@@ -90,7 +90,7 @@ public final class RewrapEngine: Sendable {
             await keys.prepare(kids: Set(jobs.kaos.compactMap { $0?.kid }.filter { !$0.isEmpty }))
         }
         let bound = configuration.maxRemoteConcurrency
-        let batch = Batch(jobs: jobs, policies: policies, unwrapper: KAOUnwrapper(keys: keys, configuration: configuration),
+        let batch = Batch(jobs: jobs, policies: policies, unwrapper: KAOUnwrapper(keys: keys, configuration: configuration), audited: audit != nil,
                           makeRemote: { [pool] batch in RemoteDispatch(batch: batch, pool: pool, bound: bound) })
         let width = configuration.maxConcurrency
         let needsDecision = policies.contains { $0.failure == nil && !$0.attributeFQNs.isEmpty }

@@ -2,6 +2,16 @@ import Synchronization
 import Testing
 
 /// Polls `condition` every millisecond for at most two seconds.
+/// Polls `condition` every 10 ms until it holds or `timeout` passes (then records an issue).
+public func waitUntil(timeout: Duration, _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    if !condition() { Issue.record("condition not reached within \(timeout)") }
+}
+
 public func waitUntil(_ condition: () -> Bool) async throws {
     for _ in 0..<2000 {
         if condition() { return }

@@ -151,10 +151,26 @@ import Testing
         defer { idp.kill() }
         let idpPort = try #require(idp.waitForPort(), "dev-idp printed its port: \(idp.stdout.text) \(idp.stderr.text)")
         try Self.generateKeys(box)
-        let server = try box.start(["serve", "--keyring", "kas/keyring.yaml", "--port", "0",
-                                    "--issuer", "http://127.0.0.1:\(idpPort)", "--audience", "http://localhost:8080"])
+        // The settings as the README's YAML gives them (Go KAS names), the port overridden by a flag.
+        try """
+        server:
+          port: 8080
+          auth:
+            issuer: http://127.0.0.1:\(idpPort)
+            audience: http://localhost:8080
+            skew: 1m
+            dpopskew: 1h
+            cache_refresh_interval: 15m
+            dpop: {enforce: false, require_nonce: false, nonce_expiration: 5m, strict_htu: false}
+        services:
+          kas:
+            keyring: kas/keyring.yaml
+        logger: {level: info, type: json}
+        """.write(toFile: box.path("kas.yaml"), atomically: true, encoding: .utf8)
+        let server = try box.start(["serve", "--config", "kas.yaml", "--port", "0"])
         defer { server.kill() }
         let port = try #require(server.waitForPort(), "serve printed its port: \(server.stdout.text) \(server.stderr.text)")
+        #expect(server.stderr.text.contains(#""level":"info""#), "JSON logs as the config asks: \(server.stderr.text)")
 
         let prepared = try Self.prepare(box, kids: ["e1"])
         let (refused, refusal) = try await Self.post(port: port, prepared.body)
