@@ -31,7 +31,7 @@ import PackageDescription
 /// What the two executables that drive everything (the CLI and the benchmark) link.
 let driverModules: [Target.Dependency] = [
     "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
-    "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire", "RewrapServer",
+    "RewrapKMSSimulator", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapAWSWire",
 ]
 
 let package = Package(
@@ -156,7 +156,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "rewrap",
-            dependencies: driverModules + ["RewrapAuth", "RewrapDevIdP",
+            dependencies: driverModules + ["RewrapServer", "RewrapAuth", "RewrapDevIdP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

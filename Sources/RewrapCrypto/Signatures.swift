@@ -4,16 +4,15 @@ internal import COpenSSL
 // One EVP_MD_CTX per call, freed before return: verification is the hot path (three per
 // Rewrap: access token, DPoP proof, SRT), and OpenSSL 3 rebuilds the key-bound EVP_PKEY_CTX
 // inside every DigestVerifyInit anyway, so a cached MD context would save one small allocation
-// at the cost of per-thread state. The digest is one of the prefetched `Algorithms` (no implicit
-// fetch by name), and the message and signature are passed through as the caller's pointers.
+// at the cost of per-thread state. The digest is prefetched once (`Algorithms`, `JOSEDigests`; no
+// implicit fetch by name per call), and the message and signature are the caller's pointers.
 
 extension JWSAlgorithm {
     fileprivate var messageDigest: OpaquePointer {
-        let algorithms = Algorithms.shared
         switch digestByteCount {
-        case 32: return algorithms.sha256
-        case 48: return algorithms.sha384
-        default: return algorithms.sha512
+        case 32: return Algorithms.shared.sha256
+        case 48: return JOSEDigests.shared.sha384
+        default: return JOSEDigests.shared.sha512
         }
     }
 }

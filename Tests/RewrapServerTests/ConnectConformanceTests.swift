@@ -109,6 +109,9 @@ import Testing
             #expect(rsa.kid == "rsa:2048")
             #expect(rsa.publicKey == (try Fixtures.publicKey("kas-rsa2048").pem()))
             #expect(try Kas_PublicKeyResponse(jsonUTF8Bytes: try await publicKey(#"{"algorithm":"rsa:2048","fmt":"pkcs8"}"#).body).kid == "rsa:2048")
+            let jwk = try Kas_PublicKeyResponse(jsonUTF8Bytes: try await publicKey(#"{"algorithm":"rsa:2048","fmt":"jwk"}"#).body)
+            #expect(jwk.publicKey.hasPrefix(#"{"e":"AQAB","kty":"RSA","n":""#) && jwk.publicKey.hasSuffix(#""}"#))
+            #expect(try PublicKey(jwkJSON: jwk.publicKey).spkiDER() == (try Fixtures.publicKey("kas-rsa2048").spkiDER()))
             let noKid = try Kas_PublicKeyResponse(jsonUTF8Bytes: try await publicKey(#"{"algorithm":"ec:secp256r1","v":"1"}"#).body)
             #expect(noKid.kid.isEmpty && !noKid.publicKey.isEmpty)
             for unserved in [#"{"algorithm":"rsa:4096"}"#, #"{"algorithm":"ec:secp384r1"}"#, #"{"fmt":"der"}"#] {

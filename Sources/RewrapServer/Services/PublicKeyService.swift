@@ -17,8 +17,14 @@ struct PublicKeyService: Sendable {
         switch (key.algorithm.isRSA, request.fmt) {
         case (true, ""), (true, "pkcs8"), (false, _):
             response.publicKey = key.pem
+        case (true, "jwk"):
+            // `{"e":"AQAB","kty":"RSA","n":"…"}`, no kid or alg (Go's standard_crypto.go:406-430).
+            do {
+                response.publicKey = try PublicKey(pem: key.pem).jwkJSON()
+            } catch {
+                throw .internalError
+            }
         default:
-            // `fmt: jwk` lands with the JOSE primitives; every other format is refused as Go does.
             throw .invalidAlgorithmOrFormat
         }
         // `v: "1"` asks for the kid-free form (Go SDK `WithNoKIDInKAO`).
