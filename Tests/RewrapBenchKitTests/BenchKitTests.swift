@@ -102,6 +102,23 @@ import Testing
         #expect(fewer.regressions.isEmpty && fewer.rows.contains { $0.metric == "mallocs/KAO" && $0.verdict == .improved })
     }
 
+    /// With OpenSSL's share measured in both runs, the engine's own allocations are gated: one
+    /// more OpenSSL malloc per KAO on another machine passes, one more of the engine's fails.
+    @Test func engineAllocationsAreGatedApartFromOpenSSLs() {
+        func report(total: Double, openSSL: Double) -> BenchReport {
+            var report = Self.report(mallocs: total)
+            report.cases[0].cryptoStepMallocsPerKAO = openSSL
+            return report
+        }
+        let baseline = report(total: 74.0, openSSL: 42.3)
+        let otherMachine = Comparison(baseline: baseline, current: report(total: 75.0, openSSL: 43.3))
+        #expect(otherMachine.regressions.isEmpty)
+        #expect(otherMachine.rows.contains { $0.metric == "engine mallocs/KAO" && $0.verdict == .pass })
+        #expect(otherMachine.rows.contains { $0.metric == "mallocs/KAO (total)" && !$0.gated })
+        let engineGrew = Comparison(baseline: baseline, current: report(total: 75.0, openSSL: 42.3))
+        #expect(engineGrew.regressions.map(\.metric) == ["engine mallocs/KAO"])
+    }
+
     @Test func aRegressionCountsOnlyWhenTheConfirmationRunShowsItToo() {
         let baseline = Self.report(efficiency: [0.76, 0.76, 0.76])
         let burst = Self.report(efficiency: [0.63, 0.63, 0.63])
