@@ -103,6 +103,8 @@ final class Suite {
         let plan = self.plan
         var cases: [PlannedCase] = []
         var keyPaths: KeyPaths?
+        /// The KAS algorithms of the mixed workload's keys, round robin over its KAOs.
+        var mixAlgorithms: [KeyAlgorithm] = []
 
         if let replay = plan.replay {
             keyPaths = try KeyPaths(keys: replay.keys.keys)
@@ -170,6 +172,7 @@ final class Suite {
                 progress.note("generating the mixed workload: \(kasKeys.count) kids, \(Int(plan.badFraction * 100)) % bad KAOs")
                 for batch in plan.batches {
                     let workload = try Workload.mixed(kas: kasKeys, clientKey: client, batch: batch, badFraction: plan.badFraction)
+                    mixAlgorithms = kasKeys.map(\.algorithm)
                     for path in plan.paths where path == .local || path == .cachedWarm {
                         for threads in plan.threads {
                             cases.append(planned(path, workload: workload, kas: nil, threads: threads))
@@ -281,9 +284,8 @@ final class Suite {
                 efficiency: result.efficiencies.isEmpty ? nil : .init(result.efficiencies), latency: latency.summary,
                 cpuMicrosecondsPerKAO: .init(result.runs.map(\.cpuMicrosecondsPerKAO)),
                 mallocsPerKAO: result.mallocs.isEmpty ? nil : .init(result.mallocs),
-                cryptoStepMallocsPerKAO: item.workload.kind == "uniform" && item.kmsProfile == nil
-                    ? item.kas.flatMap { breakdowns[$0] }?.opensslPerKAO(client: item.workload.clientAlgorithm, batch: item.workload.batch)
-                    : nil,
+                cryptoStepMallocsPerKAO: item.kmsProfile == nil
+                    ? Self.openSSLShare(item.workload, kas: item.kas, mix: mixAlgorithms, breakdowns: breakdowns) : nil,
                 peakRSSMiB: result.peakRSSMiB,
                 correctness: result.correctness, cache: result.cache,
                 kms: kms.map { kms in
@@ -300,6 +302,23 @@ final class Suite {
     }
 
     /// Stops the simulated KMS servers; call it after `run()`, whether it threw or not.
+    /// OpenSSL's allocations per good KAO for a workload: the KAS algorithm's steps for a uniform
+    /// one, the mean over the keys for the mixed one (its KAOs go round robin over them).
+    static func openSSLShare(_ workload: Workload, kas: KeyAlgorithm?, mix: [KeyAlgorithm],
+                             breakdowns: [KeyAlgorithm: AllocationBreakdown]) -> Double? {
+        func share(_ algorithm: KeyAlgorithm) -> Double? {
+            breakdowns[algorithm]?.opensslPerKAO(client: workload.clientAlgorithm, batch: workload.batch)
+        }
+        switch workload.kind {
+        case "uniform": return kas.flatMap(share)
+        case "mixed":
+            let shares = mix.compactMap(share)
+            guard !mix.isEmpty, shares.count == mix.count else { return nil }
+            return shares.reduce(0, +) / Double(shares.count)
+        default: return nil
+        }
+    }
+
     func shutdown() async {
         for kms in kmsPaths.values { await kms.shutdown() }
         kmsPaths = [:]
