@@ -24,6 +24,9 @@ public final class KASServer: Service, Sendable {
     private let tlsContext: NIOSSLContext?
     private let bound = Mutex<(channel: Channel?, waiters: [CheckedContinuation<Int, any Error>])>((nil, []))
     private let connections = OpenConnections()
+    /// Set when graceful shutdown begins: a connection set up after it answers its first
+    /// request with `Connection: close` (its quiesce event may reach it before its pipeline).
+    private let draining = Atomic<Bool>(false)
 
     public enum StartError: Error, CustomStringConvertible {
         case authenticationOffOnNonLoopback(String)
@@ -117,9 +120,12 @@ public final class KASServer: Service, Sendable {
             channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                // One accept pass empties the queue (AcceptQueueDrain waits for one).
+                .serverChannelOption(.maxMessagesPerRead, value: 256)
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(quiesce.makeServerChannelHandler(channel: channel))
+                        try channel.pipeline.syncOperations.addHandler(AcceptQueueDrain())
                     }
                 }
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -129,6 +135,11 @@ public final class KASServer: Service, Sendable {
                 }
                 .bind(host: configuration.host, port: configuration.port)
                 .get()
+            // Behind NIO's accept handler, which the bootstrap added after the initializer.
+            try await channel.eventLoop.submit {
+                let sync = channel.pipeline.syncOperations
+                try sync.addHandler(try sync.handler(type: AcceptQueueDrain.self).deliveryCounter(), position: .last)
+            }.get()
         } catch {
             fail(error)
             throw error
@@ -146,18 +157,26 @@ public final class KASServer: Service, Sendable {
         ])
 
         let drained = group.any().makePromise(of: Void.self)
-        let draining = Atomic<Bool>(false)
         let connections = self.connections
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 try? await channel.closeFuture.get()
                 // The listener closes when shutdown begins; the connections finish after it.
-                if draining.load(ordering: .acquiring) { try? await drained.futureResult.get() }
+                if self.draining.load(ordering: .acquiring) { try? await drained.futureResult.get() }
             } onGracefulShutdown: { [self] in
-                draining.store(true, ordering: .releasing)
+                self.draining.store(true, ordering: .releasing)
                 health.beginDraining()
                 logger.info("shutting down: no new connections; in-flight requests get \(configuration.timeouts.shutdownGrace)")
-                quiesce.initiateShutdown(promise: drained)
+                // The listener closes right after an accept pass (AcceptQueueDrain); every
+                // connection accepted is told to finish (ChannelShouldQuiesceEvent).
+                channel.eventLoop.execute {
+                    let sync = channel.pipeline.syncOperations
+                    guard let context = try? sync.context(handlerType: AcceptQueueDrain.self),
+                          let acceptQueue = try? sync.handler(type: AcceptQueueDrain.self) else {
+                        return quiesce.initiateShutdown(promise: drained)
+                    }
+                    acceptQueue.closeAfterDraining(context) { quiesce.initiateShutdown(promise: drained) }
+                }
                 // Past the grace period, whatever is still open is closed.
                 group.any().scheduleTask(in: TimeAmount(configuration.timeouts.shutdownGrace)) {
                     connections.closeAll()
@@ -200,7 +219,7 @@ public final class KASServer: Service, Sendable {
                 }
             })
         } else {
-            try sync.addHandler(ProtocolSniffer { [self] channel, detected in
+            try sync.addHandler(ProtocolSniffer(quiesced: draining.load(ordering: .acquiring)) { [self] channel, detected in
                 switch detected {
                 case .http1: try self.configureHTTP1(channel)
                 case .http2: try self.configureHTTP2(channel)
@@ -212,8 +231,11 @@ public final class KASServer: Service, Sendable {
     private func configureHTTP1(_ channel: Channel) throws {
         let sync = channel.pipeline.syncOperations
         sync.removeHandler(context: try sync.context(handlerType: ConnectionSetupDeadline.self), promise: nil)
+        // Before NIO's HTTP handlers: they would consume the shutdown event (see the translator).
+        try sync.addHandler(HTTP1ShutdownTranslator())
         try sync.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
-        try sync.addHandler(HTTPRequestHandler(processor: processor, isHTTP2Stream: false))
+        try sync.addHandler(HTTPRequestHandler(processor: processor, isHTTP2Stream: false,
+                                               quiescing: draining.load(ordering: .acquiring)))
     }
 
     private func configureHTTP2(_ channel: Channel) throws {

@@ -60,6 +60,11 @@ public struct ServerConfiguration: Sendable {
         public var request: Duration = .seconds(9)
         /// On SIGTERM: in-flight requests get this long to finish (Go: 5 s), then connections close.
         public var shutdownGrace: Duration = .seconds(5)
+        /// After the server's last answer on an HTTP/1.1 connection it sends FIN and reads (and
+        /// drops) what the client still sends for at most this long before closing: closing with
+        /// unread bytes makes the kernel send RST, which can destroy the answer in flight or turn
+        /// a client's clean "server closed, retry" into "connection reset" (RFC 9112 §9.6).
+        public var linger: Duration = .seconds(2)
 
         public init() {}
     }

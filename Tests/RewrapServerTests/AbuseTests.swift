@@ -157,6 +157,41 @@ final class RawSocket: @unchecked Sendable {
         return recv(fd, &byte, 1, Int32(MSG_PEEK)) <= 0
     }
 
+    /// One HTTP/1.1 response: its head (up to the blank line) and a body of its Content-Length.
+    func receiveResponse(timeout: Duration) -> (head: String, body: [UInt8]) {
+        var received: [UInt8] = []
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let separator = Array("\r\n\r\n".utf8)
+        while ContinuousClock.now < deadline {
+            if let end = (0..<max(0, received.count - 3)).first(where: { Array(received[$0..<$0 + 4]) == separator }) {
+                let head = String(decoding: received[..<end], as: UTF8.self)
+                let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                    .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                if received.count >= end + 4 + length { return (head, Array(received[(end + 4)..<(end + 4 + length)])) }
+            }
+            var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pollfd, 1, 100) > 0 else { continue }
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received += buffer[0..<count]
+        }
+        return (String(decoding: received, as: UTF8.self), [])
+    }
+
+    enum End: Equatable { case endOfStream, reset, data, stillOpen }
+
+    /// How the stream goes on: a clean FIN, a reset (or another receive error), more bytes,
+    /// or nothing within `timeout`.
+    func receiveEnd(timeout: Duration) -> End {
+        var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&pollfd, 1, Int32(timeout.components.seconds * 1000)) > 0 else { return .stillOpen }
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, 0)
+        if count > 0 { return .data }
+        return count == 0 ? .endOfStream : .reset
+    }
+
     /// What arrives until the peer closes or `timeout` passes.
     func receive(timeout: Duration) -> String {
         var received: [UInt8] = []

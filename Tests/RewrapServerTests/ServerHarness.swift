@@ -49,6 +49,11 @@ final class RunningServer: Sendable {
         _ = await task.result
     }
 
+    /// Waits for `run()` to return on its own (after a graceful shutdown).
+    func finished() async {
+        _ = await task.result
+    }
+
     /// Runs `body`, then stops the server however `body` ended.
     static func with<T: Sendable>(
         keys: any KeySource = TestKeySource.fixtures, directory: (any PublicKeyDirectory)? = nil,

@@ -23,6 +23,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         case discarding(keepAlive: Bool)
         /// The request is complete and being worked on.
         case working(keepAlive: Bool)
+        /// The last answer is written and FIN sent; what still arrives is dropped until the
+        /// client closes or `linger` passes (`lingeringClose`).
+        case lingering
     }
 
     private let processor: RequestProcessor
@@ -34,9 +37,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The RPC being answered and when its head arrived (metrics).
     private var current: (procedure: Procedure, started: ContinuousClock.Instant)?
 
-    init(processor: RequestProcessor, isHTTP2Stream: Bool) {
+    init(processor: RequestProcessor, isHTTP2Stream: Bool, quiescing: Bool = false) {
         self.processor = processor
         self.isHTTP2Stream = isHTTP2Stream
+        self.quiescing = quiescing
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -59,6 +63,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            if case .lingering = state { return }
             guard case .idle = state else { return protocolViolation(context) }
             generation += 1
             let keepAlive = head.isKeepAlive
@@ -102,7 +107,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                     body!.writeBuffer(&part)
                 }
                 state = .collecting(pending, body, keepAlive: keepAlive)
-            case .discarding, .idle, .working:
+            case .discarding, .idle, .working, .lingering:
                 break
             }
         case .end:
@@ -131,20 +136,34 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
             case .idle, .working:
                 protocolViolation(context)
+            case .lingering:
+                break
             }
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // On graceful shutdown an idle HTTP/1.1 connection closes now; a busy one after its answer.
-        if event is ChannelShouldQuiesceEvent, !isHTTP2Stream {
-            if case .idle = state { context.close(promise: nil) } else { quiescing = true }
+        // On graceful shutdown an idle HTTP/1.1 connection closes now (FIN first, see
+        // `lingeringClose`); a busy one after its answer, which says `Connection: close` so the
+        // client does not send another request on it.
+        if event is HTTP1ShutdownEvent {
+            if case .idle = state { lingeringClose(context) } else { quiescing = true }
             return
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     private var quiescing = false
+
+    /// Ends an HTTP/1.1 connection without a reset: FIN now (the client sees a clean close, and
+    /// a request it had already sent on this reused connection is retried on a new one), then
+    /// read and drop whatever arrives until the client closes, or close after `linger`.
+    private func lingeringClose(_ context: ChannelHandlerContext) {
+        state = .lingering
+        generation += 1
+        context.close(mode: .output, promise: nil)
+        arm(context, after: processor.configuration.timeouts.linger)
+    }
 
     /// Writes a complete answer. `complete: false` when the request's body is still to come
     /// (an early error): the state stays `discarding` until its end.
@@ -165,8 +184,13 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if close {
-            let channel = context.channel
-            written.whenComplete { _ in channel.close(promise: nil) }
+            if isHTTP2Stream {
+                let channel = context.channel
+                written.whenComplete { _ in channel.close(promise: nil) }
+            } else {
+                // FIN follows the answer in the same flush order; unread body bytes are drained.
+                lingeringClose(context)
+            }
             return
         }
         guard complete else { return }
@@ -188,7 +212,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func timedOut(_ context: ChannelHandlerContext) {
         timer = nil
         switch state {
-        case .idle, .discarding:
+        case .idle, .discarding, .lingering:
             context.close(promise: nil)
         case .collecting(let pending, _, _):
             var answer = ServerResponse.error(.deadline, call: pending.call, allocator: context.channel.allocator)
@@ -222,5 +246,27 @@ extension TimeAmount {
     init(_ duration: Duration) {
         let (seconds, attoseconds) = duration.components
         self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}
+
+/// Graceful shutdown for an HTTP/1.1 connection, delivered to `HTTPRequestHandler`.
+///
+/// NIO's `HTTPServerPipelineHandler` consumes `ChannelShouldQuiesceEvent` itself: it closes an
+/// idle connection outright (a request the client sent at that moment meets a reset) and closes
+/// a busy one after its answer without saying `Connection: close` (the client, seeing a
+/// keep-alive answer, sends its next request into the closing socket: "connection reset by
+/// peer", seen in a CI run of ServeCLITests' SIGTERM test). `HTTP1ShutdownTranslator` sits in front of that
+/// handler and turns the quiesce event into this one, which passes through it.
+struct HTTP1ShutdownEvent: Sendable {}
+
+final class HTTP1ShutdownTranslator: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            context.fireUserInboundEventTriggered(HTTP1ShutdownEvent())
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }

@@ -12,9 +12,14 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
 
     private static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
     private var held: ByteBuffer?
+    /// Graceful shutdown began before the protocol was known.
+    private var quiesced = false
     private let configure: (Channel, Detected) throws -> Void
 
-    init(configure: @escaping (Channel, Detected) throws -> Void) {
+    /// `quiesced`: the server is already shutting down (the connection's quiesce event may
+    /// have been fired before this pipeline existed).
+    init(quiesced: Bool = false, configure: @escaping (Channel, Detected) throws -> Void) {
+        self.quiesced = quiesced
         self.configure = configure
     }
 
@@ -36,7 +41,18 @@ final class ProtocolSniffer: ChannelInboundHandler, RemovableChannelHandler {
         let replay = held!
         held = nil
         context.fireChannelRead(wrapInboundOut(replay))
+        // After the replayed request, so that it is answered (with `Connection: close`, or under
+        // an HTTP/2 GOAWAY) rather than dropped.
+        if quiesced { context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
         context.pipeline.syncOperations.removeHandler(self, promise: nil)
+    }
+
+    /// Shutdown on a connection that has not sent its first request yet: it was just opened to
+    /// send one (unlike an idle keep-alive connection), so the event waits for the decision
+    /// above and that request is served; the shutdown grace period bounds the wait.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        quiesced = true
     }
 
     private func decide(_ buffer: ByteBuffer) -> Detected? {
