@@ -185,8 +185,9 @@ let package = Package(
         .executableTarget(
             name: "rewrap-bench",
             dependencies: driverModules + [
-                "RewrapBenchKit",
+                "RewrapBenchKit", "RewrapAuth", "CRewrapZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "CAllocationCounter",
             ],
             path: "Benchmarks/RewrapBench"

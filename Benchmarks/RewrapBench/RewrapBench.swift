@@ -19,7 +19,7 @@ struct RewrapBench: AsyncParsableCommand {
           swift run -c release rewrap-bench --quick          # the same cases, one short repetition (< 1 min)
           swift run -c release rewrap-bench compare results/baseline.json results/<run>.json
         """,
-        subcommands: [Run.self, Compare.self, Allocations.self, Render.self],
+        subcommands: [Run.self, Server.self, Compare.self, Allocations.self, Render.self],
         defaultSubcommand: Run.self)
 }
 
@@ -261,18 +261,6 @@ struct Run: AsyncParsableCommand {
             && threads == Standard.threads && badFraction == Standard.badFraction
     }
 
-    private func parseList<T>(_ text: String, option: String, _ parse: (String) -> T?) throws -> [T] {
-        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        var out: [T] = []
-        for item in items {
-            guard let value = parse(item) else {
-                throw ValidationError("\(option): cannot use '\(item)' (see 'rewrap-bench help run' for the values it takes)")
-            }
-            out.append(value)
-        }
-        guard !out.isEmpty else { throw ValidationError("\(option) is empty") }
-        return out
-    }
 }
 
 /// Runs the suite for one allocator in a new process of this executable, with LD_PRELOAD set,
@@ -388,4 +376,18 @@ final class Progress: @unchecked Sendable {
             FileHandle.standardError.write(Data((text + "\n").utf8))
         }
     }
+}
+
+/// A comma-separated option's values; `command` names the help page that lists them.
+func parseList<T>(_ text: String, option: String, command: String = "run", _ parse: (String) -> T?) throws -> [T] {
+    let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    var out: [T] = []
+    for item in items {
+        guard let value = parse(item) else {
+            throw ValidationError("\(option): cannot use '\(item)' (see 'rewrap-bench help \(command)' for the values it takes)")
+        }
+        out.append(value)
+    }
+    guard !out.isEmpty else { throw ValidationError("\(option) is empty") }
+    return out
 }

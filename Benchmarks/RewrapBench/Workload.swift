@@ -147,6 +147,11 @@ struct Workload: Sendable {
         return (result, counting ? Double(allocations) / Double(max(counted, 1)) : nil)
     }
 
+    /// The outcome of request `index`'s KAOs in `response` (the server path's check, over the network).
+    func verify(_ response: RewrapResponse?, request index: Int) -> BenchReport.Correctness {
+        verify(response, entries[index], writer: TDFWriter())
+    }
+
     private func verify(_ response: RewrapResponse?, _ expectations: [Entry], writer: TDFWriter) -> BenchReport.Correctness {
         var result = BenchReport.Correctness()
         result.kaos = expectations.count

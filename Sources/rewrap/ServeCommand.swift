@@ -48,7 +48,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "TLS private key (PEM).") var tlsKey: String?
     @Option(help: "OIDC issuer URL whose access tokens are accepted (server.auth.issuer).") var issuer: String?
     @Option(help: "Audience the access tokens must carry (server.auth.audience).") var audience: String?
-    @Flag(help: "Require a DPoP proof on every Rewrap, bound token or not (server.auth.dpop.enforce).") var requireDPoP = false
+    // Named by hand: ArgumentParser would spell `requireDPoP` as --require-d-po-p.
+    @Flag(name: .customLong("require-dpop"), help: "Require a DPoP proof on every Rewrap, bound token or not (server.auth.dpop.enforce).")
+    var requireDPoP = false
     @Flag(help: "Require server nonces in DPoP proofs, with the challenge/retry headers (server.auth.dpop.require_nonce).")
     var dpopNonce = false
     @Flag(help: "DEVELOPMENT ONLY: no authentication; the SRT is read unverified. Refused unless --host is loopback.")

@@ -199,6 +199,21 @@ import Testing
         #expect(noIssuer.stderr.contains("cannot use the OIDC issuer"))
     }
 
+    /// Every flag the README names is spelled so (ArgumentParser once made --require-dpop
+    /// into --require-d-po-p).
+    @Test func helpNamesTheDocumentedFlags() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: KMSCLITests.executable.path), "rewrap is built beside the tests")
+        let box = try ChildSandbox(environment: [:])
+        let help = try box.run(["serve", "--help"], timeout: .seconds(30))
+        #expect(help.status == 0)
+        for flag in ["--config", "--keyring", "--db", "--prefix", "--tls-cert", "--tls-key", "--issuer", "--audience", "--require-dpop",
+                     "--dpop-nonce", "--insecure-no-auth", "--permit-all", "--disable-ec", "--log-format", "--log-level"] {
+            #expect(help.stdout.contains(flag + " ") || help.stdout.contains(flag + "\n") || help.stdout.contains(flag + " <"),
+                    "serve --help lists \(flag)")
+        }
+        #expect(!help.stdout.contains("-d-po-p"))
+    }
+
     @Test func authenticationOffIsRefusedOffLoopback() throws {
         try #require(FileManager.default.isExecutableFile(atPath: KMSCLITests.executable.path), "rewrap is built beside the tests")
         let box = try ChildSandbox(environment: [:])
