@@ -63,7 +63,7 @@ struct ServerClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/proto")
             request.headers.add(name: "Content-Encoding", value: "gzip")
             request.headers.add(name: "Accept-Encoding", value: "gzip")
-            request.body = .bytes(ByteBuffer(bytes: try GzipWriter.compress(Self.rewrapProto(srt))))
+            request.body = .bytes(ByteBuffer(bytes: try GzipWriter.compress(RewrapRequestProto.encode(signedRequestToken: srt))))
         }
         if let proofs, let token {
             request.headers.add(name: "Authorization", value: "DPoP \(token)")
@@ -71,18 +71,6 @@ struct ServerClient: Sendable {
                                                                      issuedAt: SystemAuthClock().now()))
         }
         return request
-    }
-
-    /// `kas.RewrapRequest` in protobuf: field 1 (length-delimited), the SRT.
-    static func rewrapProto(_ token: String) -> [UInt8] {
-        var bytes: [UInt8] = [0x0A]
-        var length = token.utf8.count
-        while length >= 0x80 {
-            bytes.append(UInt8(length & 0x7F) | 0x80)
-            length >>= 7
-        }
-        bytes.append(UInt8(length))
-        return bytes + Array(token.utf8)
     }
 }
 

@@ -91,14 +91,7 @@ enum Wire {
 
     /// `kas.RewrapRequest` in protobuf binary: field 1, the token.
     static func rewrapProto(_ token: String) -> [UInt8] {
-        var bytes: [UInt8] = [0x0A]
-        var length = token.utf8.count
-        while length >= 0x80 {
-            bytes.append(UInt8(length & 0x7F) | 0x80)
-            length >>= 7
-        }
-        bytes.append(UInt8(length))
-        return bytes + Array(token.utf8)
+        RewrapRequestProto.encode(signedRequestToken: token)
     }
 
     static func rewrapJSON(_ token: String) -> [UInt8] {
