@@ -71,8 +71,11 @@ struct Server: AsyncParsableCommand {
             progress.note("warning: debug build; figures are not meaningful (swift build -c release --product rewrap && swift run -c release rewrap-bench server)")
         }
 
+        let signals = RewrapChild.stopChildrenOnSignals()
+        defer { signals.forEach { $0.cancel() } }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rewrap-bench-server-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        RewrapChild.removeOnSignal(folder)
         defer { try? FileManager.default.removeItem(at: folder) }
         progress.note("generating KAS keys with `rewrap keys generate` in \(folder.path)")
         for algorithm in algorithmList {

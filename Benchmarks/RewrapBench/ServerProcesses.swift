@@ -44,6 +44,43 @@ final class RewrapChild: @unchecked Sendable {
             }
         }
         try process.run()
+        Self.live.withLock { _ = $0.insert(process.processIdentifier) }
+    }
+
+    /// Children still running, so that an interrupted benchmark stops them: SIGINT or SIGTERM
+    /// would otherwise end this process and leave `rewrap serve` and `dev-idp` behind.
+    private static let live = Mutex<Set<Int32>>([])
+    /// Folders removed on such a signal too (they hold the generated KAS private keys).
+    private static let folders = Mutex<[URL]>([])
+
+    static func removeOnSignal(_ folder: URL) { folders.withLock { $0.append(folder) } }
+
+    /// From here on, SIGINT and SIGTERM send SIGTERM to every running child, wait up to 5 s for
+    /// them, and exit 130 / 143. Keep the returned sources alive.
+    static func stopChildrenOnSignals() -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                let pids = live.withLock { $0 }
+                for pid in pids { kill(pid, SIGTERM) }
+                let deadline = ContinuousClock.now + .seconds(5)
+                while ContinuousClock.now < deadline && pids.contains(where: { kill($0, 0) == 0 && !reaped($0) }) {
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+                for folder in folders.withLock({ $0 }) { try? FileManager.default.removeItem(at: folder) }
+                FileHandle.standardError.write(Data("rewrap-bench: interrupted; stopped \(pids.count) child process(es)\n".utf8))
+                exit(128 + number)
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    /// Whether `pid` has exited (a zombie counts: Foundation reaps it on its own thread).
+    private static func reaped(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     var text: String { output.text.withLock { $0 } }
@@ -58,6 +95,7 @@ final class RewrapChild: @unchecked Sendable {
     static func run(_ arguments: [String], directory: URL) throws {
         let child = try RewrapChild(arguments, directory: directory)
         child.process.waitUntilExit()
+        live.withLock { _ = $0.remove(child.pid) }
         guard child.process.terminationStatus == 0 else {
             throw BenchError("rewrap \(arguments.joined(separator: " ")) exited \(child.process.terminationStatus): \(child.text)")
         }
@@ -93,6 +131,7 @@ final class RewrapChild: @unchecked Sendable {
     /// SIGTERM, then up to `grace` for a clean exit, then SIGKILL. The exit status.
     @discardableResult
     func stop(grace: Duration = .seconds(15)) -> Int32 {
+        defer { Self.live.withLock { _ = $0.remove(pid) } }
         guard process.isRunning else { return process.terminationStatus }
         kill(pid, SIGTERM)
         let deadline = ContinuousClock.now + grace
