@@ -54,11 +54,16 @@ final class RequestProcessor: Sendable {
         var timeout: Duration
     }
 
-    func begin(_ head: HTTPRequestHead, remoteIP: String, allocator: ByteBufferAllocator) -> Begin {
+    /// A request head's route and query, resolved once per request (the handler labels its
+    /// metrics with the route before `begin`).
+    func route(_ head: HTTPRequestHead) -> (route: Route, query: Substring) {
         let uri = head.uri.utf8.split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false)
         let path = Substring(head.uri)[uri[0].startIndex..<uri[0].endIndex]
         let query = uri.count > 1 ? Substring(head.uri)[uri[1].startIndex..<uri[1].endIndex] : ""
-        let route = Route.resolve(path: path, prefix: prefix)
+        return (Route.resolve(path: path, prefix: prefix), query)
+    }
+
+    func begin(_ head: HTTPRequestHead, route: Route, query: Substring, remoteIP: String, allocator: ByteBufferAllocator) -> Begin {
         var pending = Pending(route: route, query: query, timeout: configuration.timeouts.request)
         switch route {
         case .notFound:

@@ -68,8 +68,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             generation += 1
             let keepAlive = head.isKeepAlive
             current = nil
-            if processor.metrics != nil, case .rpc(let procedure) = Route.resolve(path: Substring(head.uri.prefix { $0 != "?" }),
-                                                                             prefix: processor.prefix) {
+            let (route, query) = processor.route(head)
+            if processor.metrics != nil, case .rpc(let procedure) = route {
                 current = (procedure, ContinuousClock.now)
             }
             let limit = processor.configuration.limits.maxMessageBytes
@@ -80,7 +80,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 state = .discarding(keepAlive: false)
                 return write(answer, context: context, keepAlive: false)
             }
-            switch processor.begin(head, remoteIP: remoteIP(context), allocator: context.channel.allocator) {
+            switch processor.begin(head, route: route, query: query, remoteIP: remoteIP(context), allocator: context.channel.allocator) {
             case .respond(let answer):
                 state = .discarding(keepAlive: keepAlive)
                 write(answer, context: context, keepAlive: keepAlive, complete: false)
