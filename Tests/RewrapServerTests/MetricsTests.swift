@@ -1,4 +1,5 @@
 import Foundation
+import RewrapClient
 import RewrapEngineTestSupport
 import RewrapServer
 import RewrapTestSupport
@@ -29,6 +30,23 @@ import Testing
             #expect(text.contains("rewrap_connections_open"))
             // Nothing secret: no key, no token, no DEK material in the exposition.
             #expect(!text.contains("BEGIN"))
+        }
+    }
+
+    /// KAO ids repeat across policies (kao-0 in each): every KAO is counted under its own type.
+    @Test func kaoTypesAreCountedPerPolicy() async throws {
+        try await RunningServer.with { server in
+            let (rsa, _) = try makeKAO(.rsa2048)
+            let (ec, _) = try makeKAO(.ecP256)
+            let request = RewrapRequestBuilder.request(clientPublicKeyPEM: Self.rsaClientPEM, policies: [
+                (id: "one", body: Fixtures.vectors.policy, kaos: [rsa]), (id: "two", body: Fixtures.vectors.policy, kaos: [ec]),
+            ])
+            let answer = try await Client.send("\(server.base)/kas.AccessService/Rewrap", headers: [("Content-Type", "application/json")],
+                                               body: Wire.rewrapJSON(Wire.unsignedSRT(request)))
+            #expect(answer.status == 200, "\(answer.text)")
+            let text = try await Client.send("\(server.base)/metrics", method: .GET).text
+            #expect(text.contains(#"rewrap_kao_total{type="wrapped",status="permit"} 1"#), "\(text)")
+            #expect(text.contains(#"rewrap_kao_total{type="ec-wrapped",status="permit"} 1"#), "\(text)")
         }
     }
 }

@@ -97,16 +97,21 @@ extension RewrapService {
     }
 
     /// KAO outcomes by KAO type (`wrapped`, `ec-wrapped`, …) and status.
+    private static let kaoTypes: Set<String> = ["wrapped", "ec-wrapped", "hybrid-wrapped", "mlkem-wrapped"]
+
     static func countOutcomes(_ request: UnsignedRewrapRequest, _ response: RewrapResponse, _ metrics: ServerMetrics) {
+        // KAO ids repeat across policies (each SDK request numbers its own from kao-0): keyed by both.
         var types: [String: String] = [:]
         for policy in request.requests {
-            for entry in policy.keyAccessObjects { types[entry.keyAccessObjectId] = entry.keyAccessObject?.keyType ?? "" }
+            for entry in policy.keyAccessObjects {
+                types[(policy.policy?.id ?? "") + "\u{0}" + entry.keyAccessObjectId] = entry.keyAccessObject?.keyType ?? ""
+            }
         }
         var counts: [String: (permit: Int, fail: Int)] = [:]
         for policy in response.responses {
             for result in policy.results {
-                let type = types[result.keyAccessObjectId].flatMap { $0.isEmpty ? nil : $0 } ?? "wrapped"
-                let known = ["wrapped", "ec-wrapped", "hybrid-wrapped", "mlkem-wrapped"].contains(type) ? type : "other"
+                let type = types[policy.policyId + "\u{0}" + result.keyAccessObjectId].flatMap { $0.isEmpty ? nil : $0 } ?? "wrapped"
+                let known = Self.kaoTypes.contains(type) ? type : "other"
                 if result.kasWrappedKey != nil { counts[known, default: (0, 0)].permit += 1 } else { counts[known, default: (0, 0)].fail += 1 }
             }
         }
