@@ -320,14 +320,17 @@ struct Render: ParsableCommand {
 
 /// Writes a run's files into the results folder.
 enum ReportFiles {
+    /// "2026-11-29T18:30:12Z" → "2026-11-29T1830Z": report names sort by time, never overwrite a run.
+    static func stamp(_ isoDate: String) -> String {
+        let date = Array(isoDate)
+        return date.count >= 16 ? String(date[0..<10]) + "T" + String(date[11..<13]) + String(date[14..<16]) + "Z" : "run"
+    }
+
     static func write(_ report: BenchReport, markdown: String, to folder: String, json writeJSON: Bool = true) throws -> [String] {
         let base = URL(fileURLWithPath: folder)
         let charts = base.appendingPathComponent("charts")
         try FileManager.default.createDirectory(at: charts, withIntermediateDirectories: true)
-        // "2026-11-29T18:30:12Z" → "2026-11-29T1830Z-standard.json": sorts by time, never overwrites a run.
-        let date = Array(report.date)
-        let stamp = date.count >= 16 ? String(date[0..<10]) + "T" + String(date[11..<13]) + String(date[14..<16]) + "Z" : "run"
-        let json = base.appendingPathComponent("\(stamp)-\(report.caseSet).json")
+        let json = base.appendingPathComponent("\(stamp(report.date))-\(report.caseSet).json")
         var written: [String] = []
         if writeJSON {
             try report.encoded().write(to: json)

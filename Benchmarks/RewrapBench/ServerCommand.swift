@@ -249,9 +249,7 @@ struct Server: AsyncParsableCommand {
         if !noWrite {
             let base = URL(fileURLWithPath: resultsDir)
             try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
-            let date = Array(report.date)
-            let stamp = date.count >= 16 ? String(date[0..<10]) + "T" + String(date[11..<13]) + String(date[14..<16]) + "Z" : "run"
-            let json = base.appendingPathComponent("\(stamp)-\(report.caseSet).json")
+            let json = base.appendingPathComponent("\(ReportFiles.stamp(report.date))-\(report.caseSet).json")
             try report.encoded().write(to: json)
             try Data(markdown.utf8).write(to: base.appendingPathComponent("server-latest.md"))
             progress.note("wrote \(json.path), \(base.appendingPathComponent("server-latest.md").path)")
