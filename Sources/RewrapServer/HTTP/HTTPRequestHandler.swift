@@ -251,12 +251,11 @@ extension TimeAmount {
 
 /// Graceful shutdown for an HTTP/1.1 connection, delivered to `HTTPRequestHandler`.
 ///
-/// NIO's `HTTPServerPipelineHandler` consumes `ChannelShouldQuiesceEvent` itself: it closes an
-/// idle connection outright (a request the client sent at that moment meets a reset) and closes
-/// a busy one after its answer without saying `Connection: close` (the client, seeing a
-/// keep-alive answer, sends its next request into the closing socket: "connection reset by
-/// peer", seen in a CI run of ServeCLITests' SIGTERM test). `HTTP1ShutdownTranslator` sits in front of that
-/// handler and turns the quiesce event into this one, which passes through it.
+/// NIO's `HTTPServerPipelineHandler` consumes `ChannelShouldQuiesceEvent` itself and closes an
+/// idle connection outright: a request the client sent at that moment meets a reset instead of
+/// the FIN it would retry on. `HTTP1ShutdownTranslator` sits in front of that handler and turns
+/// the quiesce event into this one, which passes through it; `HTTPRequestHandler` then ends an
+/// idle connection with `lingeringClose` and a busy one after an answer marked `Connection: close`.
 struct HTTP1ShutdownEvent: Sendable {}
 
 final class HTTP1ShutdownTranslator: ChannelInboundHandler, RemovableChannelHandler {

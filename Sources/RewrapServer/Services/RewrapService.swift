@@ -96,21 +96,22 @@ extension RewrapService {
         return "invalid_token"
     }
 
-    /// KAO outcomes by KAO type (`wrapped`, `ec-wrapped`, …) and status.
     private static let kaoTypes: Set<String> = ["wrapped", "ec-wrapped", "hybrid-wrapped", "mlkem-wrapped"]
 
+    /// KAO outcomes by KAO type (`wrapped`, `ec-wrapped`, …) and status.
     static func countOutcomes(_ request: UnsignedRewrapRequest, _ response: RewrapResponse, _ metrics: ServerMetrics) {
-        // KAO ids repeat across policies (each SDK request numbers its own from kao-0): keyed by both.
-        var types: [String: String] = [:]
-        for policy in request.requests {
-            for entry in policy.keyAccessObjects {
-                types[(policy.policy?.id ?? "") + "\u{0}" + entry.keyAccessObjectId] = entry.keyAccessObject?.keyType ?? ""
-            }
-        }
+        // The response lists policies and their KAOs in the request's order (the engine builds
+        // it so): each result's request entry is looked up at its own position first, by id only
+        // if that does not match. Ids alone would not do: every policy numbers its KAOs from kao-0.
         var counts: [String: (permit: Int, fail: Int)] = [:]
-        for policy in response.responses {
-            for result in policy.results {
-                let type = types[policy.policyId + "\u{0}" + result.keyAccessObjectId].flatMap { $0.isEmpty ? nil : $0 } ?? "wrapped"
+        for (index, policy) in response.responses.enumerated() {
+            let requested = request.requests.indices.contains(index) && request.requests[index].policy?.id == policy.policyId
+                ? request.requests[index] : request.requests.first { $0.policy?.id == policy.policyId }
+            let entries = requested?.keyAccessObjects ?? []
+            for (position, result) in policy.results.enumerated() {
+                let entry = entries.indices.contains(position) && entries[position].keyAccessObjectId == result.keyAccessObjectId
+                    ? entries[position] : entries.first { $0.keyAccessObjectId == result.keyAccessObjectId }
+                let type = (entry?.keyAccessObject?.keyType).flatMap { $0.isEmpty ? nil : $0 } ?? "wrapped"
                 let known = Self.kaoTypes.contains(type) ? type : "other"
                 if result.kasWrappedKey != nil { counts[known, default: (0, 0)].permit += 1 } else { counts[known, default: (0, 0)].fail += 1 }
             }
