@@ -12,7 +12,9 @@ import Testing
 /// by peer" on a request sent into a connection NIO had just closed).
 @Suite struct ShutdownTests {
     @Test func keepAliveConnectionsEndWithoutAReset() async throws {
-        let (keys, remote) = AbuseTests.slowKeys(delay: .seconds(1))
+        // Long enough that the shutdown reaches the connection while its answer is pending, even on a
+        // loaded machine (1 s was not, once, with the whole suite running in parallel).
+        let (keys, remote) = AbuseTests.slowKeys(delay: .seconds(4))
         let rewrap = try AbuseTests.slowRequest()
         try await testGracefulShutdown { trigger in
             let server = try await RunningServer.start(keys: keys)

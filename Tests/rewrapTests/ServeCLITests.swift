@@ -115,7 +115,10 @@ import Testing
                                 if status == 200 { $0.ok += 1 } else { $0.failed.append("HTTP \(status)") }
                                 if spanned && status == 200 { $0.spanningSignal += 1 }
                             }
-                        } catch let error as URLError where error.code == .cannotConnectToHost {
+                        } catch let error as URLError where error.code == .cannotConnectToHost
+                                    || "\(error)".contains("Couldn't connect to server") {
+                            // Refused at connect (the listener is closed): never reached the server.
+                            // Foundation on Linux reports curl's "couldn't connect" as code -1 at times.
                             results.withLock { $0.refused += 1 }
                             return
                         } catch {
