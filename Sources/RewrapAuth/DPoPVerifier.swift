@@ -18,6 +18,7 @@ public final class DPoPVerifier: Sendable {
     public let nonces: DPoPNonces?
     public let replayCache: DPoPReplayCache
     public let keyCache: ProofKeyCache
+    private let htuMatches = HTUMatchCache()
     private let clock: any AuthClock
 
     public static let typ = "dpop+jwt"
@@ -48,7 +49,9 @@ public final class DPoPVerifier: Sendable {
         guard let jkt = jktValue.stringValue else { throw DPoPFailure(2, "invalid `jkt` field in `cnf` claim") }
         let (proof, key) = try checkProof(
             proofHeaders[0], expectedThumbprint: jkt, method: method,
-            htuMatches: { HTU.matches($0, authority: authority, procedurePath: procedurePath, strict: settings.strictHTU) })
+            htuMatches: { [htuMatches, settings] in
+                htuMatches.matches($0, authority: authority, procedurePath: procedurePath, strict: settings.strictHTU)
+            })
         // Row 12: `ath` binds the proof to this token (RFC 9449 §4.3 check 11).
         guard let ath = proof.claims[exact: "ath"] else { throw DPoPFailure(12, "missing `ath` claim in DPoP JWT") }
         let expectedATH = Base64.encodeURL(CryptoPrimitives.sha256(token.rawToken.utf8))

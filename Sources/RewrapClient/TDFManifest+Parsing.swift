@@ -4,7 +4,7 @@ import RewrapWire
 /// Reading `0.manifest.json`: Go field names (`sdk/manifest.go`), bounded KAO count, legacy
 /// string bindings and hex integrity values accepted as the Go reader accepts them.
 extension TDFArchive {
-    /// Parses `0.manifest.json`. KAOs go through RewrapWire's `KeyAccess` decoder (a legacy
+    /// Parses `0.manifest.json`. KAOs are read under the manifest's Go field names (a legacy
     /// string `policyBinding` becomes `{alg: "", hash: …}`, as the Go SDK sends it).
     static func parseManifest(_ json: [UInt8]) throws -> TDFManifest {
         let document: ManifestDocument
@@ -136,7 +136,7 @@ private struct ManifestDocument: Decodable {
                 throw TDFArchiveError.tooManyKeyAccessObjects(count)
             }
             var kaos: [KeyAccess] = []
-            while !list.isAtEnd { kaos.append(try list.decode(KeyAccess.self)) }
+            while !list.isAtEnd { kaos.append(try list.decode(ManifestKeyAccess.self).keyAccess) }
             keyAccess = kaos
             integrityInformation = try container.decode(IntegrityInformation.self, forKey: .integrityInformation)
         }
@@ -159,5 +159,40 @@ private struct ManifestDocument: Decodable {
         var hash: String
         var segmentSize: Int64?
         var encryptedSegmentSize: Int64?
+    }
+}
+
+/// A manifest KAO under `sdk/manifest.go`'s field names (the request's proto3-JSON reader is
+/// RewrapWire's); absent strings are "", a `policyBinding` that is not an object is a type
+/// mismatch the caller retries as a legacy string binding.
+private struct ManifestKeyAccess: Decodable {
+    var keyAccess: KeyAccess
+
+    private enum Field: String, CodingKey {
+        case type, url, `protocol`, kid, sid, wrappedKey, policyBinding, ephemeralPublicKey, encryptedMetadata, header
+    }
+
+    private struct Binding: Decodable {
+        var alg: String?
+        var hash: String?
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Field.self)
+        func text(_ field: Field) throws -> String { try c.decodeIfPresent(String.self, forKey: field) ?? "" }
+        func bytes(_ field: Field) throws -> [UInt8] {
+            let encoded = try text(field)
+            guard let decoded = Base64.decode(encoded, options: .protoJSON) else {
+                throw DecodingError.dataCorruptedError(forKey: field, in: c, debugDescription: "\(field.rawValue) is not valid base64")
+            }
+            return decoded
+        }
+        let binding = try c.decodeIfPresent(Binding.self, forKey: .policyBinding)
+        keyAccess = KeyAccess(
+            keyType: try text(.type), kasURL: try text(.url), protocol: try text(.protocol), kid: try text(.kid),
+            splitID: try text(.sid), wrappedKey: try bytes(.wrappedKey),
+            policyBinding: binding.map { PolicyBinding(algorithm: $0.alg ?? "", hash: $0.hash ?? "") },
+            ephemeralPublicKey: try text(.ephemeralPublicKey), encryptedMetadata: try text(.encryptedMetadata),
+            header: try bytes(.header))
     }
 }

@@ -48,7 +48,7 @@ public final class RewrapEngine: Sendable {
         guard json.count <= configuration.limits.maxRequestBytes else {
             throw .limitExceeded("request body size in bytes", configuration.limits.maxRequestBytes)
         }
-        do {
+        do throws(ProtoJSONError) {
             return try ProtoJSON.decode(UnsignedRewrapRequest.self, from: json)
         } catch {
             throw .invalidRequestBody

@@ -16,13 +16,13 @@ public struct CallFacts: Sendable {
     public var remoteIP: String
 
     public init(method: String, authority: String, procedurePath: String, authorization: [String], dpop: [String],
-                requestID: String = UUID().uuidString.lowercased(), userAgent: String = "", remoteIP: String = "") {
+                requestID: String? = nil, userAgent: String = "", remoteIP: String = "") {
         self.method = method
         self.authority = authority
         self.procedurePath = procedurePath
         self.authorization = authorization
         self.dpop = dpop
-        self.requestID = requestID
+        self.requestID = requestID ?? RequestID.make(from: nil)
         self.userAgent = userAgent
         self.remoteIP = remoteIP
     }

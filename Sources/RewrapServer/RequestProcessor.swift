@@ -93,10 +93,9 @@ final class RequestProcessor: Sendable {
                 pending.ticket = ticket
                 pending.facts = CallFacts(
                     method: head.method.rawValue, authority: head.headers.first(name: "host") ?? "",
-                    procedurePath: procedure.rawValue, authorization: head.headers[canonicalForm: "authorization"].map(String.init),
-                    dpop: head.headers[canonicalForm: "dpop"].map(String.init),
-                    requestID: head.headers.first(name: "x-request-id").flatMap { UUID(uuidString: $0)?.uuidString.lowercased() }
-                        ?? UUID().uuidString.lowercased(),
+                    procedurePath: procedure.rawValue, authorization: head.headers.lines(named: "authorization"),
+                    dpop: head.headers.lines(named: "dpop"),
+                    requestID: RequestID.make(from: head.headers.first(name: "x-request-id")),
                     userAgent: String(head.headers.first(name: "user-agent")?.prefix(256) ?? ""), remoteIP: remoteIP)
             }
             return .collect(pending)

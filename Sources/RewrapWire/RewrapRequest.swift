@@ -111,68 +111,70 @@ public struct PolicyBinding: Sendable, Equatable {
 
 // MARK: - Decoding (proto3 JSON)
 
-extension UnsignedRewrapRequest: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
-        clientPublicKey = try c.field(String.self, "clientPublicKey", "client_public_key") ?? ""
-        requests = try c.field([WithPolicyRequest].self, "requests") ?? []
-        keyAccess = try c.field(KeyAccess.self, "keyAccess", "key_access")
-        policy = try c.field(String.self, "policy") ?? ""
-        algorithm = try c.field(String.self, "algorithm") ?? ""
+extension UnsignedRewrapRequest: ProtoJSONMessage {
+    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
+        clientPublicKey = try c.string("clientPublicKey", "client_public_key")
+        requests = try c.messages(WithPolicyRequest.self, "requests")
+        keyAccess = try c.message(KeyAccess.self, "keyAccess", "key_access")
+        policy = try c.string("policy")
+        algorithm = try c.string("algorithm")
     }
 }
 
-extension UnsignedRewrapRequest.WithPolicyRequest: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
-        keyAccessObjects = try c.field(
-            [UnsignedRewrapRequest.WithKeyAccessObject].self, "keyAccessObjects", "key_access_objects") ?? []
-        policy = try c.field(UnsignedRewrapRequest.WithPolicy.self, "policy")
-        algorithm = try c.field(String.self, "algorithm") ?? ""
+extension UnsignedRewrapRequest.WithPolicyRequest: ProtoJSONMessage {
+    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
+        keyAccessObjects = try c.messages(UnsignedRewrapRequest.WithKeyAccessObject.self, "keyAccessObjects", "key_access_objects")
+        policy = try c.message(UnsignedRewrapRequest.WithPolicy.self, "policy")
+        algorithm = try c.string("algorithm")
     }
 }
 
-extension UnsignedRewrapRequest.WithPolicy: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
-        id = try c.field(String.self, "id") ?? ""
-        body = try c.field(String.self, "body") ?? ""
+extension UnsignedRewrapRequest.WithPolicy: ProtoJSONMessage {
+    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
+        id = try c.string("id")
+        body = try c.string("body")
     }
 }
 
-extension UnsignedRewrapRequest.WithKeyAccessObject: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
-        keyAccessObjectId = try c.field(String.self, "keyAccessObjectId", "key_access_object_id") ?? ""
-        keyAccessObject = try c.field(KeyAccess.self, "keyAccessObject", "key_access_object")
+extension UnsignedRewrapRequest.WithKeyAccessObject: ProtoJSONMessage {
+    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
+        keyAccessObjectId = try c.string("keyAccessObjectId", "key_access_object_id")
+        keyAccessObject = try c.message(KeyAccess.self, "keyAccessObject", "key_access_object")
     }
 }
 
-extension KeyAccess: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
-        keyType = try c.field(String.self, "type", "key_type") ?? ""
-        kasURL = try c.field(String.self, "url", "kas_url") ?? ""
-        `protocol` = try c.field(String.self, "protocol") ?? ""
-        kid = try c.field(String.self, "kid") ?? ""
-        splitID = try c.field(String.self, "sid", "split_id") ?? ""
-        wrappedKey = try c.bytesField("wrappedKey", "wrapped_key") ?? []
-        policyBinding = try c.field(PolicyBinding.self, "policyBinding", "policy_binding")
-        ephemeralPublicKey = try c.field(String.self, "ephemeralPublicKey", "ephemeral_public_key") ?? ""
-        encryptedMetadata = try c.field(String.self, "encryptedMetadata", "encrypted_metadata") ?? ""
-        header = try c.bytesField("header") ?? []
+extension KeyAccess: ProtoJSONMessage {
+    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
+        keyType = try c.string("type", "key_type")
+        kasURL = try c.string("url", "kas_url")
+        `protocol` = try c.string("protocol")
+        kid = try c.string("kid")
+        splitID = try c.string("sid", "split_id")
+        wrappedKey = try c.bytes("wrappedKey", "wrapped_key")
+        policyBinding = try c.message(PolicyBinding.self, "policyBinding", "policy_binding")
+        ephemeralPublicKey = try c.string("ephemeralPublicKey", "ephemeral_public_key")
+        encryptedMetadata = try c.string("encryptedMetadata", "encrypted_metadata")
+        header = try c.bytes("header")
     }
 }
 
-extension PolicyBinding: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
-        algorithm = try c.field(String.self, "alg", "algorithm") ?? ""
-        hash = try c.field(String.self, "hash") ?? ""
+extension PolicyBinding: ProtoJSONMessage {
+    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
+        algorithm = try c.string("alg", "algorithm")
+        hash = try c.string("hash")
     }
 }
 
 // MARK: - Encoding (what the Go SDK sends: JSON names, standard padded base64)
+
+/// A coding key that is any string: the JSON names below are written as protojson writes them.
+struct AnyKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
 
 extension UnsignedRewrapRequest: Encodable {
     public func encode(to encoder: any Encoder) throws {

@@ -159,41 +159,37 @@ extension KeyAccessRewrapResult {
 
 // MARK: - Decoding (for clients)
 
-extension RewrapResponse: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
-        sessionPublicKey = try c.field(String.self, "sessionPublicKey", "session_public_key") ?? ""
-        responses = try c.field([PolicyRewrapResult].self, "responses") ?? []
-        entityWrappedKey = try c.bytesField("entityWrappedKey", "entity_wrapped_key") ?? []
+extension RewrapResponse: ProtoJSONMessage {
+    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
+        sessionPublicKey = try c.string("sessionPublicKey", "session_public_key")
+        responses = try c.messages(PolicyRewrapResult.self, "responses")
+        entityWrappedKey = try c.bytes("entityWrappedKey", "entity_wrapped_key")
     }
 }
 
-extension PolicyRewrapResult: Decodable {
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
-        policyId = try c.field(String.self, "policyId", "policy_id") ?? ""
-        results = try c.field([KeyAccessRewrapResult].self, "results") ?? []
+extension PolicyRewrapResult: ProtoJSONMessage {
+    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
+        policyId = try c.string("policyId", "policy_id")
+        results = try c.messages(KeyAccessRewrapResult.self, "results")
     }
 }
 
-extension KeyAccessRewrapResult: Decodable {
-    private struct Metadata: Decodable {
-        var obligations: [String]
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: AnyKey.self)
-            obligations = try c.field([String].self, requiredObligationsMetadataKey) ?? []
+extension KeyAccessRewrapResult: ProtoJSONMessage {
+    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
+        keyAccessObjectId = try c.string("keyAccessObjectId", "key_access_object_id")
+        requiredObligations = try c.message(Metadata.self, "metadata")?.obligations ?? []
+        if try c.string("status") == "permit", try c.value("kasWrappedKey", "kas_wrapped_key") != nil {
+            outcome = .permit(kasWrappedKey: try c.bytes("kasWrappedKey", "kas_wrapped_key"))
+        } else {
+            outcome = .fail(error: try c.string("error"))
         }
     }
 
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: AnyKey.self)
-        keyAccessObjectId = try c.field(String.self, "keyAccessObjectId", "key_access_object_id") ?? ""
-        requiredObligations = try c.field(Metadata.self, "metadata")?.obligations ?? []
-        let status = try c.field(String.self, "status") ?? ""
-        if status == "permit", let key = try c.bytesField("kasWrappedKey", "kas_wrapped_key") {
-            outcome = .permit(kasWrappedKey: key)
-        } else {
-            outcome = .fail(error: try c.field(String.self, "error") ?? "")
+    /// `metadata`, a `map<string, google.protobuf.Value>`: only the obligations list is read.
+    private struct Metadata: ProtoJSONMessage {
+        var obligations: [String]
+        init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
+            obligations = try c.strings(requiredObligationsMetadataKey)
         }
     }
 }

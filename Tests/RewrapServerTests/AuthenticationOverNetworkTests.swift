@@ -6,6 +6,7 @@ import RewrapEngine
 import RewrapEngineTestSupport
 import RewrapServer
 import RewrapTestSupport
+import RewrapWire
 import Testing
 
 /// Authentication through the socket (kas-server.md §4, §6.1): the §4.6 answers with their
@@ -68,7 +69,7 @@ import Testing
         // Bearer without cnf: the SRT is read unverified and the rewrap goes through.
         let ok = try await Self.rewrap(running, body: body, headers: [("Authorization", "Bearer \(try identity.token())")])
         #expect(ok.status == 200, "\(ok.text)")
-        let response = try JSONDecoder().decode(RewrapResponse.self, from: Data(ok.body))
+        let response = try ProtoJSON.decode(RewrapResponse.self, from: ok.body)
         #expect(Self.opens(response, kao: "kao-0", to: dek))
         // Public routes never look at Authorization.
         let key = try await Client.send("\(running.base)/kas.AccessService/PublicKey",
@@ -95,7 +96,7 @@ import Testing
         let fixedProof = try proof(jti: "one-time")
         let ok = try await Self.rewrap(running, body: body, headers: [("Authorization", "DPoP \(token)"), ("DPoP", fixedProof)])
         #expect(ok.status == 200, "\(ok.text)")
-        #expect(Self.opens(try JSONDecoder().decode(RewrapResponse.self, from: Data(ok.body)), kao: "kao-0", to: dek))
+        #expect(Self.opens(try ProtoJSON.decode(RewrapResponse.self, from: ok.body), kao: "kao-0", to: dek))
 
         // The same proof again: a replay.
         let replay = try await Self.rewrap(running, body: body, headers: [("Authorization", "DPoP \(token)"), ("DPoP", fixedProof)])

@@ -71,7 +71,7 @@ import Testing
                                        "-H", "Content-Encoding: gzip", "--compressed"], body: body)
             #expect(answer.status == 200)
             #expect(answer.headers["content-encoding"] == "gzip")
-            let response = try JSONDecoder().decode(RewrapResponse.self, from: Data(answer.body.utf8))
+            let response = try ProtoJSON.decode(RewrapResponse.self, from: Array(answer.body.utf8))
             #expect(Self.opens(response, kao: "kao-0", to: dek))
         }
     }
@@ -87,7 +87,7 @@ import Testing
                                        "-H", "Content-Type: application/json"], body: body)
             #expect(answer.httpVersion == "HTTP/2")
             #expect(answer.status == 200)
-            #expect(Self.opens(try JSONDecoder().decode(RewrapResponse.self, from: Data(answer.body.utf8)), kao: "kao-0", to: dek))
+            #expect(Self.opens(try ProtoJSON.decode(RewrapResponse.self, from: Array(answer.body.utf8)), kao: "kao-0", to: dek))
             // HTTP/1.1 on the same port.
             let plain = try Curl.run(["--http1.1", "\(server.base)/kas.AccessService/Rewrap", "-H", "Content-Type: application/json"], body: body)
             #expect(plain.httpVersion == "HTTP/1.1" && plain.status == 200)
@@ -99,7 +99,7 @@ import Testing
             #expect(h2.httpVersion == "HTTP/2" && h2.status == 200)
             let h1 = try Curl.run(["--http1.1", "--cacert", tls.certificate, url, "-H", "Content-Type: application/json"], body: body)
             #expect(h1.httpVersion == "HTTP/1.1" && h1.status == 200)
-            #expect(Self.opens(try JSONDecoder().decode(RewrapResponse.self, from: Data(h1.body.utf8)), kao: "kao-0", to: dek))
+            #expect(Self.opens(try ProtoJSON.decode(RewrapResponse.self, from: Array(h1.body.utf8)), kao: "kao-0", to: dek))
         }
     }
 

@@ -10,6 +10,12 @@ enum Codec: Sendable {
 
     /// By `Content-Type`, lower-cased, `charset=utf-8` allowed on JSON (connect-go `protocol.go:361-399`).
     init?(contentType: String) {
+        // What every SDK sends, without the general parse's lower-casing and splitting.
+        switch contentType {
+        case "application/proto": self = .proto; return
+        case "application/json": self = .json; return
+        default: break
+        }
         let parts = contentType.lowercased().split(separator: ";", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: [" ", "\t"]) }
         switch parts.first {
@@ -158,9 +164,7 @@ struct ConnectCall: Sendable {
     /// `Accept-Encoding` is an ordered list without q-values; absent, the request's own
     /// encoding is what the client accepts.
     static func acceptsGzip(_ headers: HTTPHeaders, requestEncoding: String) -> Bool {
-        let values = headers[canonicalForm: "accept-encoding"]
-        if values.isEmpty { return requestEncoding == "gzip" }
-        return values.contains { $0.lowercased() == "gzip" }
+        headers.list(named: "accept-encoding", contains: "gzip") ?? (requestEncoding == "gzip")
     }
 }
 

@@ -68,11 +68,17 @@ enum Gzip {
         return output
     }
 
-    /// Compresses `input` as one gzip member (default level: the responses are small and
-    /// mostly base64 and PEM, where higher levels buy little).
+    /// Compresses `input` as one gzip member at the fastest level, with a window and hash no
+    /// larger than the input needs. A rewrap answer is mostly wrapped keys, which are
+    /// ciphertext: levels above 1 buy nothing on it, and zlib's full-size state (about 256 KiB
+    /// to allocate and clear) cost more than compressing a small answer.
     static func compress(_ input: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
         var stream = z_stream()
-        guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+        // 2^windowBits ≥ the input (zlib allows 9…15); memLevel sizes the hash to match.
+        let needed = Int.bitWidth - max(input.readableBytes - 1, 1).leadingZeroBitCount
+        let windowBits = Int32(min(15, max(9, needed)))
+        let memLevel = windowBits - 7
+        guard deflateInit2_(&stream, Z_BEST_SPEED, Z_DEFLATED, windowBits + 16, memLevel, Z_DEFAULT_STRATEGY,
                             ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             preconditionFailure("deflateInit2 failed: out of memory")
         }

@@ -48,9 +48,11 @@ struct RewrapService: Sendable {
             do {
                 let log = audit
                 let subject = caller.subject
-                response = try await engine.rewrap(request, entity: caller.accessToken) { records in
-                    Self.log(records, facts: facts, actor: subject, to: log)
-                }
+                // Below the audit records' level the engine is not asked for them at all (it
+                // builds one per KAO when asked).
+                let auditing: (@Sendable ([KAOAuditRecord]) -> Void)? = log.logLevel <= .notice
+                    ? { @Sendable records in Self.log(records, facts: facts, actor: subject, to: log) } : nil
+                response = try await engine.rewrap(request, entity: caller.accessToken, audit: auditing)
             } catch {
                 throw ConnectError(error)
             }
