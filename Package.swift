@@ -51,6 +51,8 @@ let package = Package(
         .library(name: "RewrapDevIdP", targets: ["RewrapDevIdP"]),
         .executable(name: "rewrap", targets: ["rewrap"]),
         .executable(name: "rewrap-bench", targets: ["rewrap-bench"]),
+        // The same counter as a library `rewrap-bench server` preloads into `rewrap serve`.
+        .library(name: "RewrapAllocationCounter", type: .dynamic, targets: ["CAllocationCounter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -274,7 +276,7 @@ let package = Package(
         .testTarget(
             name: "rewrapTests",
             dependencies: ["RewrapRegistrySQLite", "RewrapRegistry", "RewrapRegistryTestSupport", "RewrapClient", "RewrapCrypto",
-                           "RewrapWire", "RewrapAWSWire", "RewrapKMS", "RewrapAuth", "RewrapTestSupport",
+                           "RewrapWire", "RewrapAWSWire", "RewrapKMS", "RewrapAuth", "RewrapTestSupport", "RewrapBenchKit",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOCore", package: "swift-nio")]
         ),

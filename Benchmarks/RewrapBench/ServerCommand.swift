@@ -34,11 +34,18 @@ struct Server: AsyncParsableCommand {
         Targets (issue #10): batch 64 server ÷ in-process KAO/s ≥ 0.85; batch 1 server CPU per
         request ≤ 1.3 × (in-process CPU per request + the raw verifies).
 
+        Mallocs: every allocation call of the `rewrap serve` process is counted by
+        libRewrapAllocationCounter.so, preloaded into it (build it beside rewrap-bench:
+        swift build -c release --product RewrapAllocationCounter), over a fixed number of requests
+        per case, next to the in-process engine's for the same requests.
+
         Writes results/<UTC date>-server[-quick].json and results/server-latest.md. Exits 2 if a
-        KAO came back wrong or a request failed.
+        KAO came back wrong or a request failed; with --baseline, 1 if server mallocs per request
+        grew past the baseline's (3 % or 3, whichever is larger).
 
         Examples:
-          swift build -c release --product rewrap && swift run -c release rewrap-bench server
+          swift build -c release --product rewrap && swift build -c release --product RewrapAllocationCounter
+          swift run -c release rewrap-bench server
           swift run -c release rewrap-bench server --quick            # one short repetition
           swift run -c release rewrap-bench server --algorithms ec:secp256r1 --batches 1 --repetitions 5
         """)
@@ -55,6 +62,9 @@ struct Server: AsyncParsableCommand {
     @Flag(help: "Short and once: a smoke run (< 1 minute).") var quick = false
     @Option(help: "Folder for the JSON report and server-latest.md.") var resultsDir = "results"
     @Flag(help: "Do not write any file; print the table only.") var noWrite = false
+    @Option(help: ArgumentHelp("A server report to gate against: exit 1 when a case's server mallocs per request grew past it.",
+                               discussion: "CI: rewrap-bench server --quick --baseline results/baseline-server.json", valueName: "report.json"))
+    var baseline: String?
 
     var duration: Double { durationOption ?? (quick ? 0.5 : 2) }
     var warmUp: Double { warmUpOption ?? (quick ? 0.2 : 0.5) }
@@ -89,8 +99,18 @@ struct Server: AsyncParsableCommand {
         defer { idp.stop() }
         let idpPort = try idp.waitForPort()
         let issuer = "http://127.0.0.1:\(idpPort)"
+        let allocations = try ServerAllocationCounter.library().map { try ServerAllocationCounter(library: $0, folder: folder) }
+        if allocations == nil {
+            guard baseline == nil else {
+                throw BenchError("--baseline gates mallocs, and the counter library is not built beside rewrap-bench: "
+                    + "swift build -c \(Environment.buildConfiguration) --product RewrapAllocationCounter")
+            }
+            progress.note("server mallocs not counted: libRewrapAllocationCounter.so is not beside rewrap-bench "
+                + "(swift build -c \(Environment.buildConfiguration) --product RewrapAllocationCounter)")
+        }
         let server = try RewrapChild(["serve", "--keyring", "kas/keyring.yaml", "--port", "0", "--issuer", issuer, "--audience", audience,
-                                      "--require-dpop", "--permit-all", "--log-level", serverLogLevel], directory: folder)
+                                      "--require-dpop", "--permit-all", "--log-level", serverLogLevel], directory: folder,
+                                     environment: allocations?.environment ?? [:])
         defer { server.stop() }
         let port = try server.waitForPort()
         progress.note("rewrap serve on 127.0.0.1:\(port) (pid \(server.pid)), issuer \(issuer)")
@@ -103,7 +123,7 @@ struct Server: AsyncParsableCommand {
         do {
             let report = try await measure(algorithms: algorithmList, batches: batchList, tokenModes: tokenModes, keyRing: keyRing,
                                            http: http, probe: probe, base: "http://127.0.0.1:\(port)", tokenURL: issuer + "/token",
-                                           cores: cores, server: server, progress: progress)
+                                           cores: cores, server: server, allocations: allocations, progress: progress)
             try await http.shutdown()
             try await probe.shutdown()
             let status = server.stop()
@@ -118,7 +138,7 @@ struct Server: AsyncParsableCommand {
 
     private func measure(algorithms: [KeyAlgorithm], batches: [Int], tokenModes: [String], keyRing: KeyRing, http: HTTPClient,
                          probe: HTTPClient, base: String, tokenURL: String, cores: Int, server: RewrapChild,
-                         progress: Progress) async throws -> ServerReport {
+                         allocations: ServerAllocationCounter?, progress: Progress) async throws -> ServerReport {
         struct Planned {
             var algorithm: KeyAlgorithm
             var batch: Int
@@ -152,6 +172,7 @@ struct Server: AsyncParsableCommand {
         progress.expect(steps: repetitions * planned.count)
 
         var results = Array(repeating: (server: [ServerRun](), inProcess: [EngineRun](), verifies: [Double](),
+                                        serverMallocs: [Double](), inProcessMallocs: [Double](),
                                         correctness: BenchReport.Correctness()), count: planned.count)
         var verifyTable: [String: [Double]] = [:]
         for repetition in 1...repetitions {
@@ -177,13 +198,32 @@ struct Server: AsyncParsableCommand {
                 }
                 _ = await ServerLoad.run(client, server: server, requestJSON: item.requestJSON, batch: item.batch, tokens: [cachedToken],
                                          streams: item.streams, length: .seconds(warmUp))
+                // The uncached run has no /healthz probe, so its own window counts the server's
+                // mallocs; a cached case counts them in a fixed run of its own after the timed one.
+                let cached = item.token == "cached"
                 let run = await ServerLoad.run(client, server: server, requestJSON: item.requestJSON, batch: item.batch, tokens: tokens,
-                                               streams: item.streams, length: length, probe: item.token == "cached" ? probe : nil)
+                                               streams: item.streams, length: length, probe: cached ? probe : nil,
+                                               allocations: cached ? nil : allocations)
+                var counted = run.serverMallocsPerRequest
+                if cached, let allocations {
+                    counted = await ServerLoad.run(client, server: server, requestJSON: item.requestJSON, batch: item.batch,
+                                                   tokens: [cachedToken], streams: item.streams,
+                                                   length: .requests(Self.countedRequests(batch: item.batch, quick: quick)),
+                                                   allocations: allocations).serverMallocsPerRequest
+                }
+                if let counted { results[index].serverMallocs.append(counted) }
                 var configuration = RewrapConfiguration()
                 configuration.maxConcurrency = cores
                 let engine = RewrapEngine(keys: keyRing, authorizer: PermitAll(), configuration: configuration)
                 let inProcess = await Measurement.run(engine: engine, workload: item.workload, streams: item.batch == 1 ? cores : 1,
                                                       length: .seconds(duration), warmUp: warmUp)
+                if AllocationCounter.isActive {
+                    let requests = Self.countedRequests(batch: item.batch, quick: quick)
+                    AllocationCounter.start()
+                    _ = await Measurement.run(engine: engine, workload: item.workload, streams: item.batch == 1 ? cores : 1,
+                                              length: .kaos(requests * item.batch), warmUp: 0)
+                    results[index].inProcessMallocs.append(Double(AllocationCounter.stop()) / Double(requests))
+                }
                 results[index].server.append(run)
                 results[index].inProcess.append(inProcess)
                 results[index].verifies.append(verifies)
@@ -235,9 +275,22 @@ struct Server: AsyncParsableCommand {
                 }),
                 healthz: health?.summary, errors: result.server.reduce(0) { $0 + $1.errors },
                 firstError: result.server.compactMap(\.firstError).first, correctness: result.correctness))
+            report.cases[report.cases.count - 1].cpuThroughputRatio = .init(zip(result.server, result.inProcess).map { server, inProcess in
+                inProcess.cpuMicrosecondsPerKAO / max(server.serverCPUMicrosecondsPerRequest / Double(item.batch), 1e-9)
+            })
+            if !result.serverMallocs.isEmpty { report.cases[report.cases.count - 1].serverMallocsPerRequest = .init(result.serverMallocs) }
+            if !result.inProcessMallocs.isEmpty {
+                report.cases[report.cases.count - 1].inProcessMallocsPerRequest = .init(result.inProcessMallocs)
+            }
         }
         report.targets = ServerReport.evaluate(report)
         return report
+    }
+
+    /// Requests a malloc count is taken over: enough that a one-off allocation moves the figure
+    /// by well under one.
+    static func countedRequests(batch: Int, quick: Bool) -> Int {
+        batch == 1 ? (quick ? 200 : 500) : (quick ? 20 : 50)
     }
 
     /// A kid `rewrap keys generate` takes (letters, digits, '-', '_', '.').
@@ -262,6 +315,17 @@ struct Server: AsyncParsableCommand {
             let first = report.cases.compactMap(\.firstError).first.map { " (first: \($0))" } ?? ""
             FileHandle.standardError.write(Data("error: \(wrong) KAOs wrong or unexpected, \(errors) failed requests\(first)\n".utf8))
             throw ExitCode(2)
+        }
+        if let baseline {
+            let base = try ServerReport.decode(Data(contentsOf: URL(fileURLWithPath: baseline)))
+            let regressions = report.allocationRegressions(against: base)
+            guard regressions.isEmpty else {
+                FileHandle.standardError.write(Data(("server mallocs regressed against \(baseline):\n"
+                    + regressions.map { "  " + $0 }.joined(separator: "\n") + "\n").utf8))
+                throw ExitCode(1)
+            }
+            let gated = base.cases.filter { $0.serverMallocsPerRequest != nil }.count
+            print("server mallocs per request: no regression against \(baseline) (\(gated) case(s))")
         }
     }
 }

@@ -92,11 +92,14 @@ struct ServerRun {
     var errors = 0
     var firstError: String?
     var healthz: LatencyRecorder?
+    /// Allocation calls of the server process in the window (nil: not counted).
+    var serverMallocs: Int64?
 
     var kaoPerSecond: Double { seconds > 0 ? Double(kaos) / seconds : 0 }
     var requestsPerSecond: Double { seconds > 0 ? Double(requests) / seconds : 0 }
     var serverCPUMicrosecondsPerRequest: Double { requests > 0 ? serverCPUSeconds * 1e6 / Double(requests) : 0 }
     var clientCPUMicrosecondsPerRequest: Double { requests > 0 ? clientCPUSeconds * 1e6 / Double(requests) : 0 }
+    var serverMallocsPerRequest: Double? { serverMallocs.map { requests > 0 ? Double($0) / Double(requests) : 0 } }
 }
 
 enum ServerLoad {
@@ -107,9 +110,12 @@ enum ServerLoad {
     }
 
     /// Closed loop: `streams` request loops over keep-alive connections; with `probe`, a
-    /// GET /healthz every 20 ms on a connection of its own (`probe`) while the load runs.
+    /// GET /healthz every 20 ms on a connection of its own (`probe`) while the load runs. With
+    /// `allocations`, the server's allocation calls in the window are counted (give no probe:
+    /// its requests would count too).
     static func run(_ client: ServerClient, server: RewrapChild, requestJSON: [String], batch: Int, tokens: [String?],
-                    streams: Int, length: ServerRunLength, probe: HTTPClient? = nil) async -> ServerRun {
+                    streams: Int, length: ServerRunLength, probe: HTTPClient? = nil,
+                    allocations: ServerAllocationCounter? = nil) async -> ServerRun {
         let deadline: UInt64
         let budget: Int
         switch length {
@@ -121,6 +127,7 @@ enum ServerLoad {
             budget = count
         }
         let claims = Claims()
+        let mallocsBefore = allocations?.count()
         let serverBefore = server.cpuSeconds()
         let clientBefore = ProcessUsage.cpuSeconds()
         let start = Measurement.now()
@@ -187,6 +194,7 @@ enum ServerLoad {
                         run.seconds = Double(Measurement.now() - start) / 1e9
                         run.serverCPUSeconds = server.cpuSeconds() - serverBefore
                         run.clientCPUSeconds = ProcessUsage.cpuSeconds() - clientBefore
+                        if let allocations, let mallocsBefore { run.serverMallocs = allocations.count() - mallocsBefore }
                         claims.loadDone.store(true, ordering: .relaxed)
                     }
                 }

@@ -21,12 +21,16 @@ final class RewrapChild: @unchecked Sendable {
         return candidate
     }
 
-    init(_ arguments: [String], directory: URL) throws {
+    /// `environment` is added to this process's own.
+    init(_ arguments: [String], directory: URL, environment: [String: String] = [:]) throws {
         self.arguments = arguments
         process = Process()
         process.executableURL = try Self.executable()
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -107,6 +107,16 @@ public struct ServerReport: Codable, Sendable, Equatable {
         public var firstError: String?
         /// Every distinct request of the workload sent once and every KAO opened (JSON, identity).
         public var correctness: BenchReport.Correctness
+        /// in-process CPU per KAO ÷ server CPU per KAO, per repetition: the KAO/s ratio the two
+        /// would have if the load generator did not share the server's cores (both are CPU-bound
+        /// on every core). On one small machine the measured `throughputRatio` is bounded by the
+        /// client's own share of the CPU.
+        public var cpuThroughputRatio: BenchReport.Sample?
+        /// Allocation calls of the `rewrap serve` process per request (every thread; the counter
+        /// preloaded into it), per repetition; nil when the counter library was not built.
+        public var serverMallocsPerRequest: BenchReport.Sample?
+        /// The same requests through the engine in process, per repetition.
+        public var inProcessMallocsPerRequest: BenchReport.Sample?
 
         public init(algorithm: String, client: String, batch: Int, token: String, streams: Int, server: Figures, inProcess: Figures,
                     clientCPUMicrosecondsPerRequest: BenchReport.Sample, verifyMicrosecondsPerRequest: Double,
@@ -129,6 +139,9 @@ public struct ServerReport: Codable, Sendable, Equatable {
             self.correctness = correctness
         }
 
+        /// Median server mallocs per KAO, when counted.
+        public var serverMallocsPerKAO: Double? { serverMallocsPerRequest.map { $0.median / Double(max(batch, 1)) } }
+
         public var label: String { "\(algorithm)→\(client) batch=\(batch) token=\(token)" }
     }
 
@@ -139,6 +152,10 @@ public struct ServerReport: Codable, Sendable, Equatable {
         for item in report.cases {
             if item.batch == 64 && item.token != "uncached" {
                 targets.append(.init(name: "server ÷ in-process KAO/s, \(item.label)", value: item.throughputRatio.median, goal: 0.85))
+                if let normalised = item.cpuThroughputRatio {
+                    targets.append(.init(name: "same, CPU-normalised (load generator off the server's cores), \(item.label)",
+                                         value: normalised.median, goal: 0.85))
+                }
             }
             if item.batch == 1 && item.token != "none" {
                 targets.append(.init(name: "server CPU ÷ (in-process + verifies), \(item.label)", value: item.cpuRatio.median,
@@ -146,6 +163,29 @@ public struct ServerReport: Codable, Sendable, Equatable {
             }
         }
         return targets
+    }
+
+    /// The CI gate on the server path: per case of `baseline` also in `self`, the server's
+    /// mallocs per request may grow by `relative` or `absolute`, whichever is larger (they are
+    /// counted over every server thread, so caches filling and NIO's buffer reuse move them a
+    /// little between runs). Returns one line per regression; a case counted in the baseline but
+    /// not here is one too.
+    public func allocationRegressions(against baseline: ServerReport, relative: Double = 0.03, absolute: Double = 3) -> [String] {
+        var regressions: [String] = []
+        for base in baseline.cases {
+            guard let baseMallocs = base.serverMallocsPerRequest?.median else { continue }
+            guard let current = cases.first(where: { $0.label == base.label }) else { continue }
+            guard let mallocs = current.serverMallocsPerRequest?.median else {
+                regressions.append("\(base.label): server mallocs/request not counted (was \(String(format: "%.1f", baseMallocs)))")
+                continue
+            }
+            let limit = baseMallocs + max(absolute, baseMallocs * relative)
+            if mallocs > limit {
+                func f(_ value: Double) -> String { String(format: "%.1f", value) }
+                regressions.append("\(current.label): server mallocs/request \(f(mallocs)) > \(f(limit)) (baseline \(f(baseMallocs)))")
+            }
+        }
+        return regressions
     }
 
     public func encoded() throws -> Data {
@@ -177,8 +217,8 @@ public struct ServerReport: Codable, Sendable, Equatable {
 
         Raw verifications, one thread: \(verifyMicroseconds.keys.sorted().map { "\($0) \(f(verifyMicroseconds[$0]!.median, 1)) µs" }.joined(separator: ", ")).
 
-        | case | streams | server KAO/s | in-process KAO/s | ratio | server CPU µs/req | in-process CPU µs/req | verifies µs/req | CPU ratio | client CPU µs/req | server p50 / p99 ms | /healthz p50 / p99 ms | errors | correct |
-        |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
+        | case | streams | server KAO/s | in-process KAO/s | ratio | CPU-normalised ratio | server CPU µs/req | in-process CPU µs/req | verifies µs/req | CPU ratio | client CPU µs/req | server / in-process mallocs/req | server p50 / p99 ms | /healthz p50 / p99 ms | errors | correct |
+        |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|
 
         """
         for item in cases {
@@ -186,9 +226,11 @@ public struct ServerReport: Codable, Sendable, Equatable {
             let correct = item.correctness.wrongDEKs == 0 && item.correctness.unexpectedOutcomes == 0
                 ? "\(item.correctness.rewrapped)/\(item.correctness.kaos)" : "**\(item.correctness.wrongDEKs) wrong, \(item.correctness.unexpectedOutcomes) unexpected**"
             out += "| \(item.label) | \(item.streams) | \(f(item.server.kaoPerSecond.median)) | \(f(item.inProcess.kaoPerSecond.median)) "
-                + "| \(f(item.throughputRatio.median, 2)) | \(f(item.server.cpuMicrosecondsPerRequest.median)) "
+                + "| \(f(item.throughputRatio.median, 2)) | \(item.cpuThroughputRatio.map { f($0.median, 2) } ?? "–") "
+                + "| \(f(item.server.cpuMicrosecondsPerRequest.median)) "
                 + "| \(f(item.inProcess.cpuMicrosecondsPerRequest.median)) | \(f(item.verifyMicrosecondsPerRequest)) "
                 + "| \(f(item.cpuRatio.median, 2)) | \(f(item.clientCPUMicrosecondsPerRequest.median)) "
+                + "| \(item.serverMallocsPerRequest.map { f($0.median, 1) } ?? "–") / \(item.inProcessMallocsPerRequest.map { f($0.median, 1) } ?? "–") "
                 + "| \(f(item.server.latency.p50Microseconds / 1000, 2)) / \(f(item.server.latency.p99Microseconds / 1000, 2)) "
                 + "| \(health) | \(item.errors) | \(correct) |\n"
         }

@@ -12,4 +12,13 @@ package enum ASCII {
         }
         return true
     }
+
+    /// The same for two strings, over their contiguous UTF-8 (the generic form walks two
+    /// `UTF8View`s in lock step, which showed in header lookups).
+    @inlinable
+    package static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        var a = a, b = b
+        return a.withUTF8 { x in b.withUTF8 { y in equalsIgnoringCase(x, y) } }
+    }
 }

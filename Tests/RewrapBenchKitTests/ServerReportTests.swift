@@ -41,4 +41,39 @@ import Testing
         #expect(table.contains("| **no** |"))
         #expect(table.contains("ec:secp256r1→ec:secp256r1 batch=64 token=cached"))
     }
+
+    static func report(_ cases: [ServerReport.Case]) -> ServerReport {
+        ServerReport(caseSet: "server-quick", date: "2026-12-02T14:00:00Z", gitCommit: "abc", machine: .init(cpu: "x", cores: 2, memoryGiB: 1, os: "y"),
+                     openSSL: "3", swiftCompiler: "6", buildConfiguration: "release",
+                     settings: .init(durationSeconds: 2, warmUpSeconds: 0.5, repetitions: 3, encoding: "proto+gzip",
+                                     authentication: "dpop", tokenAlgorithm: "RS256", serverLogLevel: "warning"),
+                     cases: cases)
+    }
+
+    static func counted(_ batch: Int, _ token: String, mallocs: Double?) -> ServerReport.Case {
+        var item = item(batch: batch, token: token, throughput: 0.5, cpu: 1.5)
+        item.serverMallocsPerRequest = mallocs.map { .init([$0]) }
+        return item
+    }
+
+    /// The CI gate on server mallocs: 3 % or 3 allocations per request, whichever is larger;
+    /// a baseline case no longer counted fails too; cases the baseline lacks are not judged.
+    @Test func allocationGateAllowsNoiseAndFlagsGrowth() throws {
+        let baseline = Self.report([Self.counted(1, "cached", mallocs: 400), Self.counted(64, "cached", mallocs: 1500),
+                                    Self.counted(1, "uncached", mallocs: nil)])
+        let within = Self.report([Self.counted(1, "cached", mallocs: 412), Self.counted(64, "cached", mallocs: 1545),
+                                  Self.counted(1, "uncached", mallocs: 900)])
+        #expect(within.allocationRegressions(against: baseline).isEmpty)
+        let grown = Self.report([Self.counted(1, "cached", mallocs: 413), Self.counted(64, "cached", mallocs: 1400)])
+        let regressions = grown.allocationRegressions(against: baseline)
+        #expect(regressions.count == 1)
+        #expect(regressions.first?.contains("batch=1 token=cached: server mallocs/request 413.0 > 412.0") == true, "\(regressions)")
+        let small = Self.report([Self.counted(1, "cached", mallocs: 12.9)])
+        #expect(small.allocationRegressions(against: Self.report([Self.counted(1, "cached", mallocs: 10)])).isEmpty)
+        let uncounted = Self.report([Self.counted(1, "cached", mallocs: nil)])
+        #expect(uncounted.allocationRegressions(against: baseline).first?.contains("not counted") == true)
+        // The new fields survive the file, and the table shows them.
+        #expect(try ServerReport.decode(try grown.encoded()) == grown)
+        #expect(grown.markdown().contains("| 413.0 / – |"))
+    }
 }

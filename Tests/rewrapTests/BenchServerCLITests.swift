@@ -1,4 +1,5 @@
 import Foundation
+import RewrapBenchKit
 import RewrapTestSupport
 import Testing
 
@@ -25,6 +26,25 @@ import Testing
         let files = try FileManager.default.contentsOfDirectory(atPath: results.path)
         #expect(files.contains("server-latest.md"))
         #expect(files.contains { $0.hasSuffix("-server-quick.json") })
+        // Mallocs of the server process are counted when the counter library is built beside
+        // it (`swift build` builds every product), and --baseline gates them: a baseline that
+        // claims far fewer fails the run with exit 1 and names the case.
+        let counter = Self.bench.deletingLastPathComponent().appendingPathComponent("libRewrapAllocationCounter.so")
+        if FileManager.default.fileExists(atPath: counter.path) {
+            #expect(!run.stdout.contains("| – / "), "server mallocs counted: \(run.stdout)")
+            let json = try #require(files.first { $0.hasSuffix("-server-quick.json") })
+            var report = try ServerReport.decode(Data(contentsOf: results.appendingPathComponent(json)))
+            for index in report.cases.indices { report.cases[index].serverMallocsPerRequest = .init([1]) }
+            let baseline = results.appendingPathComponent("baseline-server.json")
+            try report.encoded().write(to: baseline)
+            let gated = try ChildProcess.run(Self.bench, ["server", "--quick", "--algorithms", "ec:secp256r1", "--batches", "1",
+                                                          "--tokens", "cached", "--duration", "0.2", "--warm-up", "0.1",
+                                                          "--no-write", "--baseline", baseline.path], timeout: .seconds(300))
+            #expect(gated.status == 1, "\(gated.stderr)")
+            #expect(gated.stderr.contains("server mallocs regressed") && gated.stderr.contains("batch=1 token=cached"), "\(gated.stderr)")
+        } else {
+            print("BenchServerCLITests: libRewrapAllocationCounter.so is not built beside the tests; the malloc gate is not exercised")
+        }
         // Its help teaches the path.
         let help = try ChildProcess.run(Self.bench, ["help", "server"], timeout: .seconds(30))
         #expect(help.stdout.contains("--require-dpop") && help.stdout.contains("Examples:"))

@@ -12,7 +12,7 @@ extension HTTPHeaders {
     /// one line does not make two values).
     func lines(named name: String) -> [String] {
         var result: [String] = []
-        for (field, value) in self where ASCII.equalsIgnoringCase(field.utf8, name.utf8) { result.append(value) }
+        for (field, value) in self where ASCII.equalsIgnoringCase(field, name) { result.append(value) }
         return result
     }
 
@@ -21,7 +21,7 @@ extension HTTPHeaders {
     /// all (absent, or only empty), as `canonicalForm` would have returned none.
     func list(named name: String, contains token: String) -> Bool? {
         var present = false
-        for (field, value) in self where ASCII.equalsIgnoringCase(field.utf8, name.utf8) {
+        for (field, value) in self where ASCII.equalsIgnoringCase(field, name) {
             var rest = value.utf8[...]
             while !rest.isEmpty {
                 let comma = rest.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
