@@ -12,9 +12,7 @@ final class ServerAllocationCounter: Sendable {
 
     /// The library beside this executable (`swift build -c release --product RewrapAllocationCounter`).
     static func library() -> URL? {
-        let folder = (Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])).resolvingSymlinksInPath()
-            .deletingLastPathComponent()
-        let candidate = folder.appendingPathComponent("libRewrapAllocationCounter.so")
+        let candidate = RewrapChild.besideThisExecutable("libRewrapAllocationCounter.so")
         return FileManager.default.fileExists(atPath: candidate.path) ? candidate : nil
     }
 

@@ -274,14 +274,12 @@ struct Server: AsyncParsableCommand {
                     pair.0.serverCPUMicrosecondsPerRequest / max(pair.1 + verifies, 1e-9)
                 }),
                 healthz: health?.summary, errors: result.server.reduce(0) { $0 + $1.errors },
-                firstError: result.server.compactMap(\.firstError).first, correctness: result.correctness))
-            report.cases[report.cases.count - 1].cpuThroughputRatio = .init(zip(result.server, result.inProcess).map { server, inProcess in
-                inProcess.cpuMicrosecondsPerKAO / max(server.serverCPUMicrosecondsPerRequest / Double(item.batch), 1e-9)
-            })
-            if !result.serverMallocs.isEmpty { report.cases[report.cases.count - 1].serverMallocsPerRequest = .init(result.serverMallocs) }
-            if !result.inProcessMallocs.isEmpty {
-                report.cases[report.cases.count - 1].inProcessMallocsPerRequest = .init(result.inProcessMallocs)
-            }
+                firstError: result.server.compactMap(\.firstError).first, correctness: result.correctness,
+                cpuThroughputRatio: .init(zip(result.server, result.inProcess).map { server, inProcess in
+                    inProcess.cpuMicrosecondsPerKAO / max(server.serverCPUMicrosecondsPerRequest / Double(item.batch), 1e-9)
+                }),
+                serverMallocsPerRequest: result.serverMallocs.isEmpty ? nil : .init(result.serverMallocs),
+                inProcessMallocsPerRequest: result.inProcessMallocs.isEmpty ? nil : .init(result.inProcessMallocs)))
         }
         report.targets = ServerReport.evaluate(report)
         return report

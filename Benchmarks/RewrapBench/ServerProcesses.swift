@@ -10,10 +10,15 @@ final class RewrapChild: @unchecked Sendable {
     private let output = Output()
     let arguments: [String]
 
-    /// `rewrap` beside this executable (`swift build -c release` puts both in .build/release).
-    static func executable() throws -> URL {
+    /// `name` in this executable's folder (`swift build -c release` puts every product in .build/release).
+    static func besideThisExecutable(_ name: String) -> URL {
         let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        let candidate = (Bundle.main.executableURL?.deletingLastPathComponent() ?? here).appendingPathComponent("rewrap")
+        return (Bundle.main.executableURL?.deletingLastPathComponent() ?? here).appendingPathComponent(name)
+    }
+
+    /// `rewrap` beside this executable.
+    static func executable() throws -> URL {
+        let candidate = besideThisExecutable("rewrap")
         guard FileManager.default.isExecutableFile(atPath: candidate.path) else {
             throw BenchError("the server benchmark runs `rewrap serve`, which is not built beside rewrap-bench (\(candidate.path)): "
                 + "swift build -c \(Environment.buildConfiguration) --product rewrap")

@@ -121,7 +121,9 @@ public struct ServerReport: Codable, Sendable, Equatable {
         public init(algorithm: String, client: String, batch: Int, token: String, streams: Int, server: Figures, inProcess: Figures,
                     clientCPUMicrosecondsPerRequest: BenchReport.Sample, verifyMicrosecondsPerRequest: Double,
                     throughputRatio: BenchReport.Sample, cpuRatio: BenchReport.Sample, healthz: BenchReport.Latency?,
-                    errors: Int, firstError: String?, correctness: BenchReport.Correctness) {
+                    errors: Int, firstError: String?, correctness: BenchReport.Correctness,
+                    cpuThroughputRatio: BenchReport.Sample? = nil, serverMallocsPerRequest: BenchReport.Sample? = nil,
+                    inProcessMallocsPerRequest: BenchReport.Sample? = nil) {
             self.algorithm = algorithm
             self.client = client
             self.batch = batch
@@ -137,10 +139,10 @@ public struct ServerReport: Codable, Sendable, Equatable {
             self.errors = errors
             self.firstError = firstError
             self.correctness = correctness
+            self.cpuThroughputRatio = cpuThroughputRatio
+            self.serverMallocsPerRequest = serverMallocsPerRequest
+            self.inProcessMallocsPerRequest = inProcessMallocsPerRequest
         }
-
-        /// Median server mallocs per KAO, when counted.
-        public var serverMallocsPerKAO: Double? { serverMallocsPerRequest.map { $0.median / Double(max(batch, 1)) } }
 
         public var label: String { "\(algorithm)→\(client) batch=\(batch) token=\(token)" }
     }

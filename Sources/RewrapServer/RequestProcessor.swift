@@ -93,8 +93,8 @@ final class RequestProcessor: Sendable {
                 pending.ticket = ticket
                 pending.facts = CallFacts(
                     method: head.method.rawValue, authority: head.headers.first(name: "host") ?? "",
-                    procedurePath: procedure.rawValue, authorization: head.headers.lines(named: "authorization"),
-                    dpop: head.headers.lines(named: "dpop"),
+                    procedurePath: procedure.rawValue, authorization: head.headers["authorization"],
+                    dpop: head.headers["dpop"],
                     requestID: RequestID.make(from: head.headers.first(name: "x-request-id")),
                     userAgent: String(head.headers.first(name: "user-agent")?.prefix(256) ?? ""), remoteIP: remoteIP)
             }

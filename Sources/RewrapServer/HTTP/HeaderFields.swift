@@ -1,21 +1,13 @@
 import NIOHTTP1
 import RewrapWire
 
-/// Header reads for the request path that allocate only what they return.
+/// A list-header read for the request path that allocates nothing.
 ///
 /// `HTTPHeaders[canonicalForm:]` splits every value at commas into a fresh array of substrings:
 /// with the `Content-Type` parse it was 7 % of `rewrap serve`'s CPU at batch 1 (perf, P-256,
-/// 2-vCPU VM, 2026-12-02).
+/// 2-vCPU VM, 2026-12-02). Whole lines (`Authorization`, `DPoP`: Go's `Header.Values`) are
+/// NIO's own `headers[name]`.
 extension HTTPHeaders {
-    /// Every field line named `name` (ASCII case-insensitive), whole and in order: Go's
-    /// `Header.Values`, which the Go KAS reads `Authorization` and `DPoP` with (a comma inside
-    /// one line does not make two values).
-    func lines(named name: String) -> [String] {
-        var result: [String] = []
-        for (field, value) in self where ASCII.equalsIgnoringCase(field, name) { result.append(value) }
-        return result
-    }
-
     /// Whether the comma-separated lists of the fields named `name` hold `token` (ASCII
     /// case-insensitive, optional whitespace trimmed); nil when the fields hold no element at
     /// all (absent, or only empty), as `canonicalForm` would have returned none.
