@@ -102,58 +102,79 @@ final class RequestProcessor: Sendable {
         }
     }
 
-    /// The answer to a complete request. Cheap RPCs are answered on the calling event loop;
-    /// Rewrap runs on the engine's threads and completes the future from there.
+    /// The answer to a complete request. Work that grows with what the client sent — inflating a
+    /// gzip body (up to the 16 MiB limit: tens of milliseconds), and every Rewrap — runs on the
+    /// engine's threads, which complete the future; an uncompressed cheap RPC is answered on the
+    /// calling event loop.
     func finish(_ pending: Pending, body: ByteBuffer, eventLoop: any EventLoop) -> EventLoopFuture<ServerResponse> {
         let allocator = ByteBufferAllocator()
         guard let call = pending.call else {
             if pending.route == .metrics { return eventLoop.makeSucceededFuture(exposition(allocator: allocator)) }
             return eventLoop.makeSucceededFuture(healthz(query: pending.query, allocator: allocator))
         }
-        var message = call.queryMessage ?? body
+        let message = call.queryMessage ?? body
         // A zero-length body is never decompressed (kas-server.md §2.4).
-        if call.requestIsGzip && message.readableBytes > 0 {
-            let limit = configuration.limits.maxMessageBytes
-            do {
-                message = try Gzip.decompress(message, limit: limit, allocator: allocator)
-            } catch .tooLarge(let size) {
-                return eventLoop.makeSucceededFuture(.error(.messageTooLarge(size, limit: limit), call: call, allocator: allocator))
-            } catch {
-                return eventLoop.makeSucceededFuture(.error(ConnectError(.invalidArgument, "decompress message: invalid gzip"),
-                                                            call: call, allocator: allocator))
-            }
+        let inflate = call.requestIsGzip && message.readableBytes > 0
+        guard inflate || call.procedure == .rewrap else {
+            return eventLoop.makeSucceededFuture(cheapAnswer(call, message: message, allocator: allocator))
         }
+        let promise = eventLoop.makePromise(of: ServerResponse.self)
+        Task(executorPreference: threads) {
+            var message = message
+            if inflate {
+                let limit = self.configuration.limits.maxMessageBytes
+                do throws(Gzip.Failure) {
+                    message = try Gzip.decompress(message, limit: limit, allocator: allocator)
+                } catch .tooLarge(let size) {
+                    pending.ticket?.release()
+                    return promise.succeed(.error(.messageTooLarge(size, limit: limit), call: call, allocator: allocator))
+                } catch {
+                    pending.ticket?.release()
+                    return promise.succeed(.error(ConnectError(.invalidArgument, "decompress message: invalid gzip"),
+                                                  call: call, allocator: allocator))
+                }
+            }
+            guard call.procedure == .rewrap else { return promise.succeed(self.cheapAnswer(call, message: message, allocator: allocator)) }
+            promise.succeed(await self.rewrapAnswer(pending, call: call, message: message, allocator: allocator))
+        }
+        return promise.futureResult
+    }
+
+    /// Rewrap, on the engine's threads: the service's outcome as an answer; the admission
+    /// ticket is released once the work is done.
+    private func rewrapAnswer(_ pending: Pending, call: ConnectCall, message: ByteBuffer, allocator: ByteBufferAllocator) async -> ServerResponse {
+        guard let ticket = pending.ticket, let facts = pending.facts else {
+            pending.ticket?.release()
+            return .error(.internalError, call: call, allocator: allocator)
+        }
+        let outcome = await rewrap.rewrap(message: message, codec: call.codec, facts: facts, ticket: ticket)
+        ticket.release()
+        var answer = Self.answer(outcome.body, call: call, threshold: configuration.limits.compressionThreshold, allocator: allocator)
+        for (name, value) in outcome.headers { answer.headers.add(name: name, value: value) }
+        return answer
+    }
+
+    /// PublicKey, LegacyPublicKey and Health: small answers from what the server holds.
+    private func cheapAnswer(_ call: ConnectCall, message: ByteBuffer, allocator: ByteBufferAllocator) -> ServerResponse {
+        let threshold = configuration.limits.compressionThreshold
         switch call.procedure {
         case .rewrap:
-            guard let ticket = pending.ticket, let facts = pending.facts else {
-                return eventLoop.makeSucceededFuture(.error(.internalError, call: call, allocator: allocator))
-            }
-            let promise = eventLoop.makePromise(of: ServerResponse.self)
-            let service = rewrap
-            let threshold = configuration.limits.compressionThreshold
-            Task(executorPreference: threads) {
-                let outcome = await service.rewrap(message: message, codec: call.codec, facts: facts, ticket: ticket)
-                ticket.release()
-                var answer = Self.answer(outcome.body, call: call, threshold: threshold, allocator: allocator)
-                for (name, value) in outcome.headers { answer.headers.add(name: name, value: value) }
-                promise.succeed(answer)
-            }
-            return promise.futureResult
+            return .error(.internalError, call: call, allocator: allocator)
         case .publicKey:
-            return eventLoop.makeSucceededFuture(Self.answer(Result { () throws(ConnectError) in
+            return Self.answer(Result { () throws(ConnectError) in
                 let request = try MessageCodec.decode(Kas_PublicKeyRequest.self, from: message, codec: call.codec)
                 return MessageCodec.encode(try publicKeys.publicKey(request), codec: call.codec)
-            }, call: call, threshold: configuration.limits.compressionThreshold, allocator: allocator))
+            }, call: call, threshold: threshold, allocator: allocator)
         case .legacyPublicKey:
-            return eventLoop.makeSucceededFuture(Self.answer(Result { () throws(ConnectError) in
+            return Self.answer(Result { () throws(ConnectError) in
                 let request = try MessageCodec.decode(Kas_LegacyPublicKeyRequest.self, from: message, codec: call.codec)
                 return MessageCodec.encode(try publicKeys.legacyPublicKey(request), codec: call.codec)
-            }, call: call, threshold: configuration.limits.compressionThreshold, allocator: allocator))
+            }, call: call, threshold: threshold, allocator: allocator)
         case .healthCheck:
-            return eventLoop.makeSucceededFuture(Self.answer(Result { () throws(ConnectError) in
+            return Self.answer(Result { () throws(ConnectError) in
                 let request = try MessageCodec.decode(Grpc_Health_V1_HealthCheckRequest.self, from: message, codec: call.codec)
                 return MessageCodec.encode(health.check(request), codec: call.codec)
-            }, call: call, threshold: configuration.limits.compressionThreshold, allocator: allocator))
+            }, call: call, threshold: threshold, allocator: allocator)
         }
     }
 
