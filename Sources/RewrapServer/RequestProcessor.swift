@@ -23,7 +23,7 @@ final class RequestProcessor: Sendable {
     let connections: OpenConnections
 
     init(configuration: ServerConfiguration, engine: RewrapEngine, directory: any PublicKeyDirectory, connections: OpenConnections,
-         authentication: any RewrapAuthentication, health: HealthService, metrics: KASServer.Metrics?, logger: Logger) {
+         authentication: any RewrapAuthentication, health: HealthService, metrics: KASServer.Metrics?, logger: Logger, audit: Logger) {
         self.prefix = configuration.normalizedPrefix
         self.connections = connections
         self.configuration = configuration
@@ -33,7 +33,7 @@ final class RequestProcessor: Sendable {
         self.metrics = metrics.map { ServerMetrics(factory: $0.factory, samplers: $0.samplers) }
         self.prometheus = metrics?.prometheus
         self.rewrap = RewrapService(engine: engine, authentication: authentication, metrics: self.metrics,
-                                    audit: Logger(label: "rewrap.audit", factory: { _ in logger.handler }))
+                                    audit: audit)
         self.threads = engine.threads
         self.logger = logger
     }

@@ -23,6 +23,13 @@ public struct ServerConfiguration: Sendable {
         }
     }
 
+    /// `server.event_loops`: threads that do the network I/O and HTTP (the engine's CPU work
+    /// runs on threads of its own, one per core). Default: half the cores, at least one. A
+    /// batch-1 Rewrap spends about a quarter of its server CPU here (perf), so half the cores
+    /// keep up; one loop per core put more threads than cores in play and cost ~5 % more CPU
+    /// per request on a 2-vCPU VM (P-256 batch 1, `rewrap-bench server`, 510–515 against
+    /// 534–547 µs).
+    public var eventLoops = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
     public var limits = Limits()
     public var timeouts = Timeouts()
 

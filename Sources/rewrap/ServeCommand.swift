@@ -44,6 +44,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to bind (default 127.0.0.1; \"\" or 0.0.0.0 for every interface).") var host: String?
     @Option(help: "Port (default 8080; 0 picks a free port, printed at start).") var port: Int?
     @Option(help: "Also serve under this routing prefix, e.g. /kas (the root always works).") var prefix: String?
+    @Option(help: "Network I/O threads (server.event_loops; default half the cores, at least 1; the engine has a thread per core of its own).")
+    var eventLoops: Int?
     @Option(help: "TLS certificate chain (PEM); with --tls-key, serves HTTPS with ALPN h2 and http/1.1.") var tlsCert: String?
     @Option(help: "TLS private key (PEM).") var tlsKey: String?
     @Option(help: "OIDC issuer URL whose access tokens are accepted (server.auth.issuer).") var issuer: String?
@@ -69,7 +71,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("rewrap: \(error.description)\n".utf8))
             throw ExitCode(64)
         }
-        let logger = try makeLogger(settings)
+        let (logger, auditLogger) = try makeLoggers(settings)
         let kas = settings?.services?.kas
         let keyringPath = keyring ?? ServeSettings.resolve(kas?.keyring, relativeTo: config)
         let dbPath = db ?? ServeSettings.resolve(kas?.db, relativeTo: config)
@@ -152,7 +154,8 @@ struct Serve: AsyncParsableCommand {
         let kasServer: KASServer
         do {
             kasServer = try KASServer(configuration: server, engine: engine, publicKeys: directory,
-                                      authentication: authentication, metrics: .prometheus(samplers: samplers), logger: logger)
+                                      authentication: authentication, metrics: .prometheus(samplers: samplers), logger: logger,
+                                      auditLogger: auditLogger)
         } catch {
             FileHandle.standardError.write(Data("rewrap: \(error)\n".utf8))
             throw ExitCode(78)
@@ -233,6 +236,8 @@ struct Serve: AsyncParsableCommand {
         server.port = port ?? file?.port ?? server.port
         guard (0...65535).contains(server.port) else { throw CLIError("--port must be 0…65535") }
         server.routingPrefix = prefix ?? file?.prefix ?? ""
+        server.eventLoops = eventLoops ?? file?.event_loops ?? server.eventLoops
+        guard (1...1024).contains(server.eventLoops) else { throw CLIError("--event-loops must be 1…1024") }
         let cert = tlsCert ?? (file?.tls?.enabled == true ? ServeSettings.resolve(file?.tls?.cert, relativeTo: config) : nil)
         let key = tlsKey ?? (file?.tls?.enabled == true ? ServeSettings.resolve(file?.tls?.key, relativeTo: config) : nil)
         switch (cert, key) {
@@ -254,20 +259,25 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    private func makeLogger(_ settings: ServeSettings?) throws -> Logger {
+    /// The server's logger (`rewrap.serve`) and the audit records' (`rewrap.audit`), in one
+    /// format at one level.
+    private func makeLoggers(_ settings: ServeSettings?) throws -> (server: Logger, audit: Logger) {
         let format = logFormat ?? settings?.logger?.type ?? "text"
         let levelName = logLevel ?? settings?.logger?.level ?? "info"
         guard let level = Logger.Level(rawValue: levelName) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        var logger: Logger
+        let handler: @Sendable (String) -> any LogHandler
         switch format {
-        case "text": logger = Logger(label: "rewrap.serve") { StreamLogHandler.standardError(label: $0) }
-        case "json": logger = Logger(label: "rewrap.serve") { JSONLogHandler(label: $0) }
+        case "text": handler = { StreamLogHandler.standardError(label: $0) }
+        case "json": handler = { JSONLogHandler(label: $0) }
         default: throw ValidationError("--log-format must be text or json")
         }
-        logger.logLevel = level
-        return logger
+        var server = Logger(label: "rewrap.serve", factory: handler)
+        server.logLevel = level
+        var audit = Logger(label: "rewrap.audit", factory: handler)
+        audit.logLevel = level
+        return (server, audit)
     }
 }
 

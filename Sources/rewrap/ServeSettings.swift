@@ -10,6 +10,7 @@ import Yams
 ///   host: 127.0.0.1            # "" = every interface
 ///   port: 8080
 ///   prefix: /kas               # also serve under this routing prefix
+///   event_loops: 1             # network I/O threads (default: half the cores)
 ///   tls: {enabled: true, cert: server.crt, key: server.key}
 ///   auth:
 ///     issuer: http://127.0.0.1:8888
@@ -32,6 +33,7 @@ struct ServeSettings: Decodable {
         var host: String?
         var port: Int?
         var prefix: String?
+        var event_loops: Int?
         var tls: TLS?
         var auth: Auth?
         var http: HTTP?

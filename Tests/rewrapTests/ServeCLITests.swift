@@ -158,6 +158,7 @@ import Testing
         try """
         server:
           port: 8080
+          event_loops: 1
           auth:
             issuer: http://127.0.0.1:\(idpPort)
             audience: http://localhost:8080
@@ -190,6 +191,8 @@ import Testing
         let opened = try TDFWriter().unwrap(response, policyID: "policy", keyAccessObjectID: "kao-0", clientPrivateKey: prepared.client)
         #expect(opened.copyBytes() == prepared.deks[0].copyBytes())
         #expect(!server.stderr.text.contains(token), "the token is never logged")
+        #expect(server.stderr.text.contains(#""logger":"rewrap.audit","message":"rewrap""#), "the audit record, under its own label: \(server.stderr.text)")
+        #expect(server.stderr.text.contains(#""event_loops":"1""#), "server.event_loops is read: \(server.stderr.text)")
 
         server.signal(SIGTERM)
         #expect(server.waitForExit(within: .seconds(15)) == 0, "\(server.stderr.text)")
@@ -210,7 +213,7 @@ import Testing
         let help = try box.run(["serve", "--help"], timeout: .seconds(30))
         #expect(help.status == 0)
         for flag in ["--config", "--keyring", "--db", "--prefix", "--tls-cert", "--tls-key", "--issuer", "--audience", "--require-dpop",
-                     "--dpop-nonce", "--insecure-no-auth", "--permit-all", "--disable-ec", "--log-format", "--log-level"] {
+                     "--dpop-nonce", "--insecure-no-auth", "--permit-all", "--disable-ec", "--log-format", "--log-level", "--event-loops"] {
             #expect(help.stdout.contains(flag + " ") || help.stdout.contains(flag + "\n") || help.stdout.contains(flag + " <"),
                     "serve --help lists \(flag)")
         }
@@ -225,6 +228,10 @@ import Testing
                                   timeout: .seconds(30))
         #expect(refused.status == 78)
         #expect(refused.stderr.contains("authentication can be switched off only on a loopback address"), "\(refused.stderr)")
+        let noLoops = try box.run(["serve", "--keyring", "kas/keyring.yaml", "--insecure-no-auth", "--port", "0", "--event-loops", "0"],
+                                  timeout: .seconds(30))
+        #expect(noLoops.status != 0)
+        #expect(noLoops.stderr.contains("--event-loops must be 1…1024"), "\(noLoops.stderr)")
         let noIssuer = try box.run(["serve", "--keyring", "kas/keyring.yaml", "--port", "0"], timeout: .seconds(30))
         #expect(noIssuer.status != 0)
         #expect(noIssuer.stderr.contains("--issuer and --audience"), "\(noIssuer.stderr)")
