@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import RewrapCrypto
 import RewrapWire
 
@@ -45,10 +50,15 @@ public struct CompactJWS: Sendable {
         _ bytes: UnsafeRawBufferPointer, maxLength: Int, maxDepth: Int
     ) -> Result<(JSONValue, JSONValue, [UInt8], Int), JWSError> {
         guard bytes.count <= maxLength else { return .failure(.tooLarge(limit: maxLength)) }
+        // The dots, found with memchr: a batch-64 SRT is ~80 KB, and a byte-at-a-time scan of it
+        // was ~0.6 % of the server's CPU at batch 64 (perf).
         var dots: [Int] = []
-        for (index, byte) in bytes.enumerated() where byte == UInt8(ascii: ".") {
+        var from = 0
+        while dots.count < 3, from < bytes.count, let base = bytes.baseAddress,
+              let found = memchr(base + from, Int32(UInt8(ascii: ".")), bytes.count - from) {
+            let index = base.distance(to: UnsafeRawPointer(found))
             dots.append(index)
-            if dots.count > 2 { break }
+            from = index + 1
         }
         // RFC 7515 §7.1: exactly three parts (a JWE has five; JSON serialization has none).
         guard dots.count == 2 else { return .failure(.malformed("expected 3 parts")) }

@@ -3,13 +3,13 @@
 /// where the engine must decide exactly as the Go KAS does (the policy's attributes decide
 /// whether the PDP is asked).
 ///
-/// `indirect` boxes every value with a payload, one allocation per string and number (about 12
-/// of the server's mallocs per KAO at P-256 batch 64, counted by `rewrap-bench server`: 2306
-/// against 1508 per request without the box). Dropping it,
-/// or keeping it on the containers only, made the debug build's test process crash
-/// deterministically (Swift 6.3: a nil object in `DevIdentityProviderTests.
-/// dpopProofBindsTheToken`, far from any JSON code); not understood yet, so the box stays.
-package indirect enum JSONValue: Equatable, Sendable {
+/// Not `indirect`: a box per value with a payload was one allocation per string and number,
+/// about 12 of the server's mallocs per KAO (`rewrap-bench server`, P-256 batch 64: 2305 →
+/// 1507 per request without it). Members are `JSONMember` structs, not tuples: with
+/// `[(key: String, value: JSONValue)]` and no box, the debug test process crashed
+/// deterministically (Swift 6.3, a nil object far from any JSON code, in
+/// `DevIdentityProviderTests`); with the struct, four full runs gave no such crash.
+package enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     /// The number's literal text as written (RFC 8259 grammar), so a reader picks its own
@@ -17,7 +17,7 @@ package indirect enum JSONValue: Equatable, Sendable {
     case number(String)
     case string(String)
     case array([JSONValue])
-    case object([(key: String, value: JSONValue)])
+    case object([JSONMember])
 
     package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
@@ -118,7 +118,7 @@ package indirect enum JSONValue: Equatable, Sendable {
         /// gathered here and copied out once at its close, so each costs one allocation of its
         /// exact size instead of an array grown by doubling (3–4 allocations for a KAO's
         /// members).
-        private var openMembers: [(key: String, value: JSONValue)] = []
+        private var openMembers: [JSONMember] = []
         private var openElements: [JSONValue] = []
 
         private mutating func object(depth: Int) -> JSONValue? {
@@ -137,7 +137,7 @@ package indirect enum JSONValue: Equatable, Sendable {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
                 index += 1
                 guard let member = value(depth: depth + 1) else { return nil }
-                openMembers.append((key, member))
+                openMembers.append(JSONMember(key: key, value: member))
                 skipWhitespace()
                 guard index < bytes.count else { return nil }
                 if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -278,5 +278,16 @@ package indirect enum JSONValue: Equatable, Sendable {
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
             return index - start
         }
+    }
+}
+
+/// An object member as written (a struct, not a tuple: see `JSONValue`).
+package struct JSONMember: Sendable {
+    package var key: String
+    package var value: JSONValue
+
+    package init(key: String, value: JSONValue) {
+        self.key = key
+        self.value = value
     }
 }

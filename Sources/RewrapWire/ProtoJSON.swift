@@ -48,7 +48,7 @@ package enum ProtoJSON {
 /// ignored, a field given twice (under either name) refused, and a value of the wrong JSON type
 /// refused.
 package struct ProtoJSONObject {
-    private let members: [(key: String, value: JSONValue)]
+    private let members: [JSONMember]
 
     init(_ value: JSONValue, field: String) throws(ProtoJSONError) {
         guard case .object(let members) = value else { throw ProtoJSONError("\(field) is not an object") }
