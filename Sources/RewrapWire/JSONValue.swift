@@ -174,6 +174,8 @@ package enum JSONValue: Equatable, Sendable {
             index += 1  // opening quote
             let start = index
             while index < bytes.count {
+                index = plainRunEnd(from: index)
+                guard index < bytes.count else { break }
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
@@ -194,6 +196,8 @@ package enum JSONValue: Equatable, Sendable {
             unescaped.reserveCapacity(index - start + 64)
             var runStart = start
             while index < bytes.count {
+                index = plainRunEnd(from: index)
+                guard index < bytes.count else { break }
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     unescaped.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[runStart..<index]))
@@ -239,6 +243,24 @@ package enum JSONValue: Equatable, Sendable {
                 runStart = index
             }
             return nil
+        }
+
+        /// The first index from `start` whose word of 8 bytes may hold a byte that ends a
+        /// plain run of string text (a quote, a backslash or a control byte), skipping 8 bytes
+        /// at a time where none can: the classic "has a zero byte" test on the word XORed with
+        /// each, and "has a byte below 0x20". Strings are most of a request's bytes (wrapped
+        /// keys, PEM, the SRT's escaped `requestBody`).
+        private func plainRunEnd(from start: Int) -> Int {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            var index = start
+            while index + 8 <= bytes.count {
+                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let quote = word ^ (0x22 &* ones), backslash = word ^ (0x5C &* ones)
+                let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- 0x20 &* ones) & ~word)
+                if special & (0x80 &* ones) != 0 { break }
+                index += 8
+            }
+            return index
         }
 
         private mutating func hex4() -> UInt32? {
