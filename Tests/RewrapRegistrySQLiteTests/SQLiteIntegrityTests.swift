@@ -3,6 +3,7 @@ import RewrapCrypto
 import RewrapRegistry
 import RewrapRegistrySQLite
 import RewrapRegistryTestSupport
+import RewrapTestSupport
 import Testing
 
 /// A registry row the store cannot read is an error naming the key, never a guess: a key read
@@ -11,15 +12,10 @@ import Testing
     /// Runs one SQL statement on the file with Python's sqlite3 module, outside the store (as a
     /// damaged file or a hand edit would).
     static func rawSQL(_ sql: String, on path: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", path, sql]
-        let err = Pipe()
-        process.standardError = err
-        try process.run()
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "python3 sqlite3: \(message)")
+        let run = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), [
+            "python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(sys.argv[2]); c.commit()", path, sql,
+        ])
+        try #require(run.status == 0, "python3 sqlite3: \(run.stderr)")
     }
 
     @Test func unreadableAlgorithmIsAnErrorNamingTheKid() throws {

@@ -31,18 +31,15 @@ public enum ChildProcess {
         timeout: Duration = .seconds(120)
     ) throws -> Run {
         _ = ChildProcess.ignoreSIGPIPE
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
+        let process = try SpawnedChild(
+            executable: executable.path, arguments: arguments, directory: directory?.path, environment: environment,
+            stdin: input.fileHandleForReading.fileDescriptor, stdout: out.fileHandleForWriting.fileDescriptor,
+            stderr: err.fileHandleForWriting.fileDescriptor)
+        // The child's ends, closed here so the drains see EOF when the child exits.
+        try? input.fileHandleForReading.close()
+        try? out.fileHandleForWriting.close()
+        try? err.fileHandleForWriting.close()
 
         let stdoutDrain = PipeDrain(out.fileHandleForReading)
         let stderrDrain = PipeDrain(err.fileHandleForReading)
@@ -56,17 +53,16 @@ public enum ChildProcess {
 
         let deadline = DispatchTime.now() + .nanoseconds(Int(timeout.components.seconds) * 1_000_000_000
             + Int(timeout.components.attoseconds / 1_000_000_000))
-        let finished = stdoutDrain.wait(until: deadline) && stderrDrain.wait(until: deadline) && exited.wait(timeout: deadline) == .success
-        guard finished else {
-            kill(process.processIdentifier, SIGKILL)
-            _ = exited.wait(timeout: .now() + 10)
+        let finished = stdoutDrain.wait(until: deadline) && stderrDrain.wait(until: deadline) && process.wait(until: deadline) != nil
+        guard finished, let status = process.wait(until: .now()) else {
+            process.signal(SIGKILL)
+            _ = process.wait(until: .now() + 10)
             _ = stdoutDrain.wait(until: .now() + 5)
             _ = stderrDrain.wait(until: .now() + 5)
             throw TimedOut(command: ([executable.lastPathComponent] + arguments).joined(separator: " "), timeout: timeout,
                            stdout: stdoutDrain.text, stderr: stderrDrain.text)
         }
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: stdoutDrain.text, stderr: stderrDrain.text)
+        return Run(status: status, stdout: stdoutDrain.text, stderr: stderrDrain.text)
     }
 }
 
@@ -106,46 +102,40 @@ public final class PipeDrain: Sendable {
 
 /// A child process that keeps running while the test talks to it (a server): stdout and stderr
 /// drained as they are written, stdin closed on demand, signals sent by hand.
-public final class RunningChild: @unchecked Sendable {
-    // @unchecked: `process` is only used from the test's task; the drains lock their own state.
-    public let process = Process()
+public final class RunningChild: Sendable {
+    private let child: SpawnedChild
     public let stdout: PipeDrain
     public let stderr: PipeDrain
     private let input = Pipe()
 
     public init(executable: URL, arguments: [String], directory: URL, environment: [String: String]) throws {
         let out = Pipe(), err = Pipe()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = environment
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
+        child = try SpawnedChild(
+            executable: executable.path, arguments: arguments, directory: directory.path, environment: environment,
+            stdin: input.fileHandleForReading.fileDescriptor, stdout: out.fileHandleForWriting.fileDescriptor,
+            stderr: err.fileHandleForWriting.fileDescriptor)
+        try? input.fileHandleForReading.close()
+        try? out.fileHandleForWriting.close()
+        try? err.fileHandleForWriting.close()
         stdout = PipeDrain(out.fileHandleForReading)
         stderr = PipeDrain(err.fileHandleForReading)
-        try process.run()
     }
+
+    public var processIdentifier: Int32 { child.pid }
+    public var isRunning: Bool { child.isRunning }
 
     public func close(stdin: String?) {
         if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
         try? input.fileHandleForWriting.close()
     }
 
-    public func signal(_ number: Int32) {
-        if process.isRunning { Foundation.kill(process.processIdentifier, number) }
-    }
+    public func signal(_ number: Int32) { child.signal(number) }
 
     public func kill() { signal(SIGKILL) }
 
     /// The exit status, or nil if still running after `limit`.
     public func waitForExit(within limit: Duration) -> Int32? {
-        let deadline = ContinuousClock.now + limit
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else { return nil }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        process.waitUntilExit()
-        return process.terminationStatus
+        child.wait(until: .now() + .nanoseconds(Int(limit.components.seconds) * 1_000_000_000
+            + Int(limit.components.attoseconds / 1_000_000_000)))
     }
 }

@@ -186,7 +186,7 @@ extension RunningChild {
                let port = Int(text[range].split(separator: ":").last ?? "") {
                 return port
             }
-            if !process.isRunning { return nil }
+            if !isRunning { return nil }
             Thread.sleep(forTimeInterval: 0.01)
         }
         return nil
