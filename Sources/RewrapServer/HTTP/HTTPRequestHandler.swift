@@ -17,8 +17,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private enum State {
         /// Waiting for a head.
         case idle
-        /// Reading the body of an admitted request.
-        case collecting(RequestProcessor.Pending, ByteBuffer?, keepAlive: Bool)
+        /// Reading the body of an admitted request; `expected` is its Content-Length (0 when not given).
+        case collecting(RequestProcessor.Pending, ByteBuffer?, keepAlive: Bool, expected: Int)
         /// Already answered (an early error); the rest of the body is read and dropped.
         case discarding(keepAlive: Bool)
         /// The request is complete and being worked on.
@@ -73,7 +73,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 current = (procedure, ContinuousClock.now)
             }
             let limit = processor.configuration.limits.maxMessageBytes
-            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limit {
+            let length = head.headers.first(name: "content-length").flatMap(Int.init) ?? 0
+            if length > limit {
                 // Refused before reading a byte of it; the connection closes (its body stays unread).
                 var answer = ServerResponse.error(.messageTooLarge(length, limit: limit), call: nil, allocator: context.channel.allocator)
                 answer.closeConnection = true
@@ -86,12 +87,12 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 write(answer, context: context, keepAlive: keepAlive, complete: false)
                 arm(context, after: processor.configuration.timeouts.request)
             case .collect(let pending):
-                state = .collecting(pending, nil, keepAlive: keepAlive)
+                state = .collecting(pending, nil, keepAlive: keepAlive, expected: length)
                 arm(context, after: pending.timeout)
             }
         case .body(var part):
             switch state {
-            case .collecting(let pending, var body, let keepAlive):
+            case .collecting(let pending, var body, let keepAlive, let expected):
                 let limit = processor.configuration.limits.maxMessageBytes
                 let size = (body?.readableBytes ?? 0) + part.readableBytes
                 guard size <= limit else {
@@ -100,19 +101,28 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                     state = .discarding(keepAlive: false)
                     return write(answer, context: context, keepAlive: false)
                 }
-                if body == nil {
+                if body == nil && part.readableBytes >= expected {
                     // The usual case, one read holding the whole body: that buffer is the body.
                     body = part
+                } else if body == nil {
+                    // A body over several reads is gathered into a buffer of its declared size
+                    // (a batch-64 request is ~45 KB), not grown by doubling; only for an admitted
+                    // Rewrap (at most `maxRequestsInFlight` of them) and only up to 1 MiB, so a
+                    // client that declares much and sends little cannot make us reserve it.
+                    let reserve = pending.ticket == nil ? part.readableBytes : min(expected, 1 << 20)
+                    var gathered = context.channel.allocator.buffer(capacity: max(reserve, part.readableBytes))
+                    gathered.writeBuffer(&part)
+                    body = gathered
                 } else {
                     body!.writeBuffer(&part)
                 }
-                state = .collecting(pending, body, keepAlive: keepAlive)
+                state = .collecting(pending, body, keepAlive: keepAlive, expected: expected)
             case .discarding, .idle, .working, .lingering:
                 break
             }
         case .end:
             switch state {
-            case .collecting(let pending, let body, let keepAlive):
+            case .collecting(let pending, let body, let keepAlive, _):
                 state = .working(keepAlive: keepAlive)
                 let expected = generation
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -214,7 +224,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch state {
         case .idle, .discarding, .lingering:
             context.close(promise: nil)
-        case .collecting(let pending, _, _):
+        case .collecting(let pending, _, _, _):
             var answer = ServerResponse.error(.deadline, call: pending.call, allocator: context.channel.allocator)
             answer.closeConnection = true
             state = .discarding(keepAlive: false)
