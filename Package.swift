@@ -88,6 +88,12 @@ let package = Package(
         .target(name: "RewrapCrypto", dependencies: ["COpenSSL", "RewrapWire"]),
         .target(name: "RewrapWire"),
         .target(name: "RewrapAsync"),
+        // The connection registry and answer writer the two loopback servers (dev IdP, KMS
+        // simulator) share.
+        .target(
+            name: "RewrapLoopbackHTTP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")]
+        ),
         .target(name: "RewrapEngine", dependencies: ["RewrapCrypto", "RewrapWire"]),
         .target(name: "RewrapKeyRing", dependencies: ["RewrapEngine", "RewrapCrypto", .product(name: "Yams", package: "Yams")]),
         .target(name: "RewrapRegistry", dependencies: ["RewrapEngine", "RewrapCrypto", "RewrapWire"]),
@@ -122,7 +128,7 @@ let package = Package(
         .target(
             name: "RewrapDevIdP",
             dependencies: [
-                "RewrapAuth", "RewrapCrypto", "RewrapWire",
+                "RewrapAuth", "RewrapCrypto", "RewrapWire", "RewrapLoopbackHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -131,7 +137,7 @@ let package = Package(
         .target(
             name: "RewrapKMSSimulator",
             dependencies: [
-                "RewrapAWSWire", "RewrapAsync", "RewrapCrypto", "RewrapWire",
+                "RewrapAWSWire", "RewrapAsync", "RewrapCrypto", "RewrapWire", "RewrapLoopbackHTTP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

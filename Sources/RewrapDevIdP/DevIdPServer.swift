@@ -3,7 +3,7 @@ import NIOHTTP1
 import NIOPosix
 import RewrapAuth
 import RewrapCrypto
-import Synchronization
+import RewrapLoopbackHTTP
 
 /// Why the dev IdP would not start.
 public enum DevIdPError: Error, Sendable, CustomStringConvertible {
@@ -26,11 +26,11 @@ public final class DevIdPServer: Sendable {
     public let port: Int
     private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     private let serving: Task<Void, Never>
-    private let open: OpenConnections
+    private let open: LoopbackConnections
 
     private init(provider: DevIdentityProvider, port: Int,
                  channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>,
-                 serving: Task<Void, Never>, open: OpenConnections) {
+                 serving: Task<Void, Never>, open: LoopbackConnections) {
         self.provider = provider
         self.port = port
         self.channel = channel
@@ -67,7 +67,7 @@ public final class DevIdPServer: Sendable {
             try? await channel.channel.close()
             throw error
         }
-        let open = OpenConnections()
+        let open = LoopbackConnections()
         let serving = Task<Void, Never> {
             _ = try? await withThrowingDiscardingTaskGroup { group in
                 try await channel.executeThenClose { connections in
@@ -96,7 +96,7 @@ public final class DevIdPServer: Sendable {
     public func waitUntilFinished() async { await serving.value }
 
     private static func serve(
-        _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, provider: DevIdentityProvider, open: OpenConnections
+        _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, provider: DevIdentityProvider, open: LoopbackConnections
     ) async {
         let channel = connection.channel
         guard let id = open.add(channel) else {
@@ -126,55 +126,11 @@ public final class DevIdPServer: Sendable {
                     guard let requestHead = head else { continue }
                     let reply = provider.handle(method: requestHead.method.rawValue, path: requestHead.uri,
                                                 headers: requestHead.headers.map { ($0.name, $0.value) }, body: body)
-                    var headers = HTTPHeaders(reply.headers)
-                    headers.replaceOrAdd(name: "Content-Length", value: String(reply.body.count))
-                    headers.replaceOrAdd(name: "Connection", value: requestHead.isKeepAlive ? "keep-alive" : "close")
-                    try await outbound.write(.head(HTTPResponseHead(
-                        version: .http1_1, status: HTTPResponseStatus(statusCode: reply.status), headers: headers)))
-                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: reply.body))))
-                    try await outbound.write(.end(nil))
+                    try await LoopbackResponse.write(outbound, status: reply.status, headers: reply.headers, body: reply.body,
+                                                     keepAlive: requestHead.isKeepAlive)
                     guard open.setBusy(id, false), requestHead.isKeepAlive else { return }
                 }
             }
-        }
-    }
-}
-
-/// The open connections and whether each is mid-request, so a graceful shutdown closes the idle
-/// ones at once and lets the busy ones answer first.
-final class OpenConnections: Sendable {
-    private struct State {
-        var draining = false
-        var nextID = 0
-        var open: [Int: (channel: any Channel, busy: Bool)] = [:]
-    }
-    private let state = Mutex(State())
-
-    var isDraining: Bool { state.withLock { $0.draining } }
-
-    func add(_ channel: any Channel) -> Int? {
-        state.withLock { state in
-            guard !state.draining else { return nil }
-            state.nextID += 1
-            state.open[state.nextID] = (channel, false)
-            return state.nextID
-        }
-    }
-
-    func remove(_ id: Int) { _ = state.withLock { $0.open.removeValue(forKey: id) } }
-
-    /// False once draining: the connection closes instead of taking another request.
-    func setBusy(_ id: Int, _ busy: Bool) -> Bool {
-        state.withLock { state in
-            state.open[id]?.busy = busy
-            return !state.draining
-        }
-    }
-
-    func beginDraining() -> [any Channel] {
-        state.withLock { state in
-            state.draining = true
-            return state.open.values.filter { !$0.busy }.map(\.channel)
         }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
+import RewrapLoopbackHTTP
 
 /// The simulated KMS on an HTTP/1.1 socket (SwiftNIO), keep-alive on. Requests on one connection
 /// are served in order; connections run concurrently. `GET /admin/counters` returns the
@@ -16,12 +16,12 @@ public final class KMSSimulatorServer: Sendable {
     public let port: Int
     private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     private let serving: Task<Void, Never>
-    private let connections: Connections
+    private let connections: LoopbackConnections
     private static let maxBodyBytes = 1 << 20
 
     private init(simulator: SimulatedKMS, port: Int,
                  channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>,
-                 serving: Task<Void, Never>, connections: Connections) {
+                 serving: Task<Void, Never>, connections: LoopbackConnections) {
         self.simulator = simulator
         self.port = port
         self.channel = channel
@@ -43,7 +43,7 @@ public final class KMSSimulatorServer: Sendable {
                 }
             }
         let boundPort = channel.channel.localAddress?.port ?? port
-        let registry = Connections()
+        let registry = LoopbackConnections()
         let serving = Task<Void, Never> {
             _ = try? await withThrowingDiscardingTaskGroup { group in
                 try await channel.executeThenClose { connections in
@@ -87,7 +87,7 @@ public final class KMSSimulatorServer: Sendable {
 
     private static func serve(
         _ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, simulator: SimulatedKMS,
-        registry: Connections
+        registry: LoopbackConnections
     ) async {
         let channel = connection.channel
         guard let id = registry.add(channel) else {
@@ -117,7 +117,7 @@ public final class KMSSimulatorServer: Sendable {
                     guard let requestHead = head else { continue }
                     if requestHead.method == .GET, requestHead.uri == "/admin/counters" {
                         let json = (try? JSONEncoder().encode(simulator.counters)).map(Array.init) ?? []
-                        try await write(outbound, status: 200, headers: [("Content-Type", "application/json")], body: json,
+                        try await LoopbackResponse.write(outbound, status: 200, headers: [("Content-Type", "application/json")], body: json,
                                         keepAlive: requestHead.isKeepAlive)
                         guard registry.setBusy(id, false) else { return }
                         continue
@@ -128,7 +128,7 @@ public final class KMSSimulatorServer: Sendable {
                     served += 1
                     switch reply.disposition {
                     case .respond:
-                        try await write(outbound, status: reply.status, headers: reply.headers, body: reply.body, keepAlive: requestHead.isKeepAlive)
+                        try await LoopbackResponse.write(outbound, status: reply.status, headers: reply.headers, body: reply.body, keepAlive: requestHead.isKeepAlive)
                         // Draining: the answer is out, the connection closes.
                         guard registry.setBusy(id, false), requestHead.isKeepAlive else { return }
                     case .resetConnection:
@@ -144,63 +144,6 @@ public final class KMSSimulatorServer: Sendable {
                     }
                 }
             }
-        }
-    }
-
-    private static func write(
-        _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, status: Int,
-        headers: [(String, String)], body: [UInt8], keepAlive: Bool
-    ) async throws {
-        var httpHeaders = HTTPHeaders(headers)
-        httpHeaders.replaceOrAdd(name: "Content-Length", value: String(body.count))
-        httpHeaders.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
-        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status),
-                                                        headers: httpHeaders)))
-        try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body))))
-        try await outbound.write(.end(nil))
-    }
-}
-
-/// The open connections and whether each is serving a request, so a graceful shutdown can close
-/// the idle ones at once and let the busy ones finish.
-final class Connections: Sendable {
-    private struct State {
-        var draining = false
-        var nextID = 0
-        var open: [Int: (channel: any Channel, busy: Bool)] = [:]
-    }
-    private let state = Mutex(State())
-
-    var isDraining: Bool { state.withLock { $0.draining } }
-
-    /// Registers a new connection; nil once draining.
-    func add(_ channel: any Channel) -> Int? {
-        state.withLock { state in
-            guard !state.draining else { return nil }
-            state.nextID += 1
-            state.open[state.nextID] = (channel, false)
-            return state.nextID
-        }
-    }
-
-    func remove(_ id: Int) {
-        _ = state.withLock { $0.open.removeValue(forKey: id) }
-    }
-
-    /// Marks a connection busy or idle; false when draining (the connection should close
-    /// instead of starting or awaiting another request).
-    func setBusy(_ id: Int, _ busy: Bool) -> Bool {
-        state.withLock { state in
-            state.open[id]?.busy = busy
-            return !state.draining
-        }
-    }
-
-    /// Starts draining; returns the idle connections, to close.
-    func beginDraining() -> [any Channel] {
-        state.withLock { state in
-            state.draining = true
-            return state.open.values.filter { !$0.busy }.map(\.channel)
         }
     }
 }
