@@ -18,8 +18,9 @@ enum Gzip {
     /// The output is sized from the last member's ISIZE trailer (RFC 1952 §2.3.1: the input's
     /// length mod 2^32), a hint only: never past `limit + 1`, and a wrong one costs a regrow, not
     /// a wrong answer. When it is right, one `Z_FINISH` call inflates the whole body straight
-    /// into its buffer and zlib keeps no sliding window; streams are reused (`Inflaters`), so a
-    /// request allocates only its output.
+    /// into its buffer (zlib then needs no sliding window, unless this stream grew one on an
+    /// earlier body that took several calls); streams are reused (`Inflaters`), so a request
+    /// allocates only its output.
     static func decompress(_ input: ByteBuffer, limit: Int, allocator: ByteBufferAllocator) throws(Failure) -> ByteBuffer {
         let inflater = Inflaters.shared.take()
         defer { Inflaters.shared.give(inflater) }
