@@ -19,35 +19,27 @@ import Testing
         try record.publicKeyPEM.write(toFile: publicPath, atomically: true, encoding: .utf8)
 
         for round in 0..<3 {
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = ["keys", "import-loop", "--db", registry.path, "--count", "100000", "--prefix", "r\(round)-",
-                                 "--public-key", publicPath, "--wrapped-key", record.privateKeyContext!.wrappedKey]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // A writer that stalls is killed by the watchdog, so the loop below ends (and the
-            // round fails) instead of hanging the run.
-            let pid = process.processIdentifier
-            let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-            DispatchQueue.global().asyncAfter(deadline: .now() + 120, execute: watchdog)
-            // Read committed kids until a round-specific number, then kill without warning.
+            let writer = try RunningChild(
+                executable: executable,
+                arguments: ["keys", "import-loop", "--db", registry.path, "--count", "100000", "--prefix", "r\(round)-",
+                            "--public-key", publicPath, "--wrapped-key", record.privateKeyContext!.wrappedKey],
+                directory: registry.directory, environment: ProcessInfo.processInfo.environment)
+            // Read committed kids (complete lines) until a round-specific number, then kill
+            // without warning. A writer that stalls or stops is given up on after 120 s, so the
+            // round fails instead of hanging the run.
             let target = [37, 211, 503][round]
+            let deadline = ContinuousClock.now + .seconds(120)
             var committed: [String] = []
-            var buffer = Data()
-            while committed.count < target {
-                let chunk = pipe.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                buffer.append(chunk)
-                while let newline = buffer.firstIndex(of: 0x0A) {
-                    committed.append(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
-                    buffer.removeSubrange(buffer.startIndex...newline)
+            while committed.count < target, ContinuousClock.now < deadline {
+                let lines = writer.stdout.text.split(separator: "\n", omittingEmptySubsequences: false)
+                committed = lines.dropLast().map(String.init)  // the last piece may be a partial line
+                if committed.count < target {
+                    if !writer.isRunning { break }
+                    Thread.sleep(forTimeInterval: 0.001)
                 }
             }
-            watchdog.cancel()
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            writer.kill()
+            _ = writer.waitForExit(within: .seconds(30))
             #expect(committed.count >= target, "round \(round): the writer stopped early")
 
             let reopened = try SQLiteKeyStore(path: registry.path)
