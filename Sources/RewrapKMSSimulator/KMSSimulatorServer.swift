@@ -117,8 +117,8 @@ public final class KMSSimulatorServer: Sendable {
                     guard let requestHead = head else { continue }
                     if requestHead.method == .GET, requestHead.uri == "/admin/counters" {
                         let json = (try? JSONEncoder().encode(simulator.counters)).map(Array.init) ?? []
-                        try await LoopbackResponse.write(outbound, status: 200, headers: [("Content-Type", "application/json")], body: json,
-                                        keepAlive: requestHead.isKeepAlive)
+                        try await LoopbackResponse.write(outbound, status: 200, headers: [("Content-Type", "application/json")],
+                                                         body: json, keepAlive: requestHead.isKeepAlive)
                         guard registry.setBusy(id, false) else { return }
                         continue
                     }
@@ -128,7 +128,8 @@ public final class KMSSimulatorServer: Sendable {
                     served += 1
                     switch reply.disposition {
                     case .respond:
-                        try await LoopbackResponse.write(outbound, status: reply.status, headers: reply.headers, body: reply.body, keepAlive: requestHead.isKeepAlive)
+                        try await LoopbackResponse.write(outbound, status: reply.status, headers: reply.headers, body: reply.body,
+                                                         keepAlive: requestHead.isKeepAlive)
                         // Draining: the answer is out, the connection closes.
                         guard registry.setBusy(id, false), requestHead.isKeepAlive else { return }
                     case .resetConnection:

@@ -122,22 +122,29 @@ final class RequestProcessor: Sendable {
         Task(executorPreference: threads) {
             var message = message
             if inflate {
-                let limit = self.configuration.limits.maxMessageBytes
-                do throws(Gzip.Failure) {
-                    message = try Gzip.decompress(message, limit: limit, allocator: allocator)
-                } catch .tooLarge(let size) {
+                switch self.inflated(message, allocator: allocator) {
+                case .success(let inflated): message = inflated
+                case .failure(let error):
                     pending.ticket?.release()
-                    return promise.succeed(.error(.messageTooLarge(size, limit: limit), call: call, allocator: allocator))
-                } catch {
-                    pending.ticket?.release()
-                    return promise.succeed(.error(ConnectError(.invalidArgument, "decompress message: invalid gzip"),
-                                                  call: call, allocator: allocator))
+                    return promise.succeed(.error(error, call: call, allocator: allocator))
                 }
             }
             guard call.procedure == .rewrap else { return promise.succeed(self.cheapAnswer(call, message: message, allocator: allocator)) }
             promise.succeed(await self.rewrapAnswer(pending, call: call, message: message, allocator: allocator))
         }
         return promise.futureResult
+    }
+
+    /// A gzip body inflated within the message limit, or the Connect error that refuses it.
+    private func inflated(_ message: ByteBuffer, allocator: ByteBufferAllocator) -> Result<ByteBuffer, ConnectError> {
+        let limit = configuration.limits.maxMessageBytes
+        do throws(Gzip.Failure) {
+            return .success(try Gzip.decompress(message, limit: limit, allocator: allocator))
+        } catch .tooLarge(let size) {
+            return .failure(.messageTooLarge(size, limit: limit))
+        } catch {
+            return .failure(ConnectError(.invalidArgument, "decompress message: invalid gzip"))
+        }
     }
 
     /// Rewrap, on the engine's threads: the service's outcome as an answer; the admission

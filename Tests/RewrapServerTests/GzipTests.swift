@@ -2,8 +2,8 @@ import NIOCore
 @testable import RewrapServer
 import Testing
 
-/// `Gzip` (Connect/Gzip.swift): bodies inflate within their limit whatever the trailer claims;
-/// answers round-trip through the system's `gzip`-compatible inflater (our own, here).
+/// `Gzip` (Connect/Gzip.swift): bodies inflate within their limit whatever the trailer claims,
+/// and what `/bin/gzip` writes inflates as well as our own answers do.
 @Suite struct GzipTests {
     private let allocator = ByteBufferAllocator()
 
@@ -26,6 +26,8 @@ import Testing
             let plain = bytes(count)
             let inflated = try Gzip.decompress(compressed(plain), limit: 1 << 20, allocator: allocator)
             #expect(Array(inflated.readableBytesView) == plain, "\(count) bytes")
+            let foreign = try Gzip.decompress(allocator.buffer(bytes: try gzip(plain)), limit: 1 << 20, allocator: allocator)
+            #expect(Array(foreign.readableBytesView) == plain, "\(count) bytes from /bin/gzip")
         }
     }
 

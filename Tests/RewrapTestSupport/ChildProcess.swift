@@ -32,14 +32,8 @@ public enum ChildProcess {
     ) throws -> Run {
         _ = ChildProcess.ignoreSIGPIPE
         let out = Pipe(), err = Pipe(), input = Pipe()
-        let process = try SpawnedChild(
-            executable: executable.path, arguments: arguments, directory: directory?.path, environment: environment,
-            stdin: input.fileHandleForReading.fileDescriptor, stdout: out.fileHandleForWriting.fileDescriptor,
-            stderr: err.fileHandleForWriting.fileDescriptor)
-        // The child's ends, closed here so the drains see EOF when the child exits.
-        try? input.fileHandleForReading.close()
-        try? out.fileHandleForWriting.close()
-        try? err.fileHandleForWriting.close()
+        let process = try SpawnedChild(executable: executable, arguments: arguments, directory: directory, environment: environment,
+                                       stdin: input, stdout: out, stderr: err)
 
         let stdoutDrain = PipeDrain(out.fileHandleForReading)
         let stderrDrain = PipeDrain(err.fileHandleForReading)
@@ -110,13 +104,8 @@ public final class RunningChild: Sendable {
 
     public init(executable: URL, arguments: [String], directory: URL, environment: [String: String]) throws {
         let out = Pipe(), err = Pipe()
-        child = try SpawnedChild(
-            executable: executable.path, arguments: arguments, directory: directory.path, environment: environment,
-            stdin: input.fileHandleForReading.fileDescriptor, stdout: out.fileHandleForWriting.fileDescriptor,
-            stderr: err.fileHandleForWriting.fileDescriptor)
-        try? input.fileHandleForReading.close()
-        try? out.fileHandleForWriting.close()
-        try? err.fileHandleForWriting.close()
+        child = try SpawnedChild(executable: executable, arguments: arguments, directory: directory, environment: environment,
+                                 stdin: input, stdout: out, stderr: err)
         stdout = PipeDrain(out.fileHandleForReading)
         stderr = PipeDrain(err.fileHandleForReading)
     }

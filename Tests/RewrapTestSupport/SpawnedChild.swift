@@ -21,10 +21,22 @@ final class SpawnedChild: Sendable {
         var description: String
     }
 
+    /// Starts `executable` reading `stdin` and writing `stdout` and `stderr`; the child's ends of
+    /// the pipes are closed here once it has them, so a reader sees EOF when the child exits.
+    convenience init(executable: URL, arguments: [String], directory: URL?, environment: [String: String]?,
+                     stdin: Pipe, stdout: Pipe, stderr: Pipe) throws {
+        try self.init(executable: executable.path, arguments: arguments, directory: directory?.path, environment: environment,
+                      stdin: stdin.fileHandleForReading.fileDescriptor, stdout: stdout.fileHandleForWriting.fileDescriptor,
+                      stderr: stderr.fileHandleForWriting.fileDescriptor)
+        try? stdin.fileHandleForReading.close()
+        try? stdout.fileHandleForWriting.close()
+        try? stderr.fileHandleForWriting.close()
+    }
+
     /// Starts `executable` with stdin, stdout and stderr on the given descriptors (the child's
     /// copies; the caller closes its own after this returns).
-    init(executable: String, arguments: [String], directory: String?, environment: [String: String]?,
-         stdin: Int32, stdout: Int32, stderr: Int32) throws {
+    private init(executable: String, arguments: [String], directory: String?, environment: [String: String]?,
+                 stdin: Int32, stdout: Int32, stderr: Int32) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
