@@ -112,56 +112,114 @@ public struct PolicyBinding: Sendable, Equatable {
 // MARK: - Decoding (proto3 JSON)
 
 extension UnsignedRewrapRequest: ProtoJSONMessage {
-    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
-        clientPublicKey = try c.string("clientPublicKey", "client_public_key")
-        requests = try c.messages(WithPolicyRequest.self, "requests")
-        keyAccess = try c.message(KeyAccess.self, "keyAccess", "key_access")
-        policy = try c.string("policy")
-        algorithm = try c.string("algorithm")
+    private static let fields = ProtoJSONFields([
+        ("clientPublicKey", "client_public_key"), ("requests", nil), ("keyAccess", "key_access"), ("policy", nil), ("algorithm", nil),
+    ])
+
+    package init(protoJSON reader: inout ProtoJSONReader) throws(ProtoJSONError) {
+        self.init(clientPublicKey: "", requests: [])
+        var fields = try reader.fields(Self.fields)
+        while let field = try reader.next(&fields) {
+            switch field {
+            case 0: clientPublicKey = try reader.string(fields)
+            case 1: requests = try reader.messages(WithPolicyRequest.self, fields)
+            case 2: keyAccess = try reader.message(KeyAccess.self, fields)
+            case 3: policy = try reader.string(fields)
+            default: algorithm = try reader.string(fields)
+            }
+        }
     }
 }
 
 extension UnsignedRewrapRequest.WithPolicyRequest: ProtoJSONMessage {
-    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
-        keyAccessObjects = try c.messages(UnsignedRewrapRequest.WithKeyAccessObject.self, "keyAccessObjects", "key_access_objects")
-        policy = try c.message(UnsignedRewrapRequest.WithPolicy.self, "policy")
-        algorithm = try c.string("algorithm")
+    private static let fields = ProtoJSONFields([("keyAccessObjects", "key_access_objects"), ("policy", nil), ("algorithm", nil)])
+
+    package init(protoJSON reader: inout ProtoJSONReader) throws(ProtoJSONError) {
+        self.init(keyAccessObjects: [], policy: nil)
+        var fields = try reader.fields(Self.fields)
+        while let field = try reader.next(&fields) {
+            switch field {
+            case 0: keyAccessObjects = try reader.messages(UnsignedRewrapRequest.WithKeyAccessObject.self, fields)
+            case 1: policy = try reader.message(UnsignedRewrapRequest.WithPolicy.self, fields)
+            default: algorithm = try reader.string(fields)
+            }
+        }
     }
 }
 
 extension UnsignedRewrapRequest.WithPolicy: ProtoJSONMessage {
-    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
-        id = try c.string("id")
-        body = try c.string("body")
+    private static let fields = ProtoJSONFields([("id", nil), ("body", nil)])
+
+    package init(protoJSON reader: inout ProtoJSONReader) throws(ProtoJSONError) {
+        self.init(id: "", body: "")
+        var fields = try reader.fields(Self.fields)
+        while let field = try reader.next(&fields) {
+            switch field {
+            case 0: id = try reader.string(fields)
+            default: body = try reader.string(fields)
+            }
+        }
     }
 }
 
 extension UnsignedRewrapRequest.WithKeyAccessObject: ProtoJSONMessage {
-    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
-        keyAccessObjectId = try c.string("keyAccessObjectId", "key_access_object_id")
-        keyAccessObject = try c.message(KeyAccess.self, "keyAccessObject", "key_access_object")
+    private static let fields = ProtoJSONFields([
+        ("keyAccessObjectId", "key_access_object_id"), ("keyAccessObject", "key_access_object"),
+    ])
+
+    package init(protoJSON reader: inout ProtoJSONReader) throws(ProtoJSONError) {
+        self.init(keyAccessObjectId: "", keyAccessObject: nil)
+        var fields = try reader.fields(Self.fields)
+        while let field = try reader.next(&fields) {
+            switch field {
+            case 0: keyAccessObjectId = try reader.string(fields)
+            default: keyAccessObject = try reader.message(KeyAccess.self, fields)
+            }
+        }
     }
 }
 
 extension KeyAccess: ProtoJSONMessage {
-    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
-        keyType = try c.string("type", "key_type")
-        kasURL = try c.string("url", "kas_url")
-        `protocol` = try c.string("protocol")
-        kid = try c.string("kid")
-        splitID = try c.string("sid", "split_id")
-        wrappedKey = try c.bytes("wrappedKey", "wrapped_key")
-        policyBinding = try c.message(PolicyBinding.self, "policyBinding", "policy_binding")
-        ephemeralPublicKey = try c.string("ephemeralPublicKey", "ephemeral_public_key")
-        encryptedMetadata = try c.string("encryptedMetadata", "encrypted_metadata")
-        header = try c.bytes("header")
+    private static let fields = ProtoJSONFields([
+        ("type", "key_type"), ("url", "kas_url"), ("protocol", nil), ("kid", nil), ("sid", "split_id"),
+        ("wrappedKey", "wrapped_key"), ("policyBinding", "policy_binding"), ("ephemeralPublicKey", "ephemeral_public_key"),
+        ("encryptedMetadata", "encrypted_metadata"), ("header", nil),
+    ])
+
+    package init(protoJSON reader: inout ProtoJSONReader) throws(ProtoJSONError) {
+        // proto3 defaults: an absent `protocol` is "", not the memberwise default "kas".
+        self.init(keyType: "", protocol: "", wrappedKey: [], policyBinding: nil)
+        var fields = try reader.fields(Self.fields)
+        while let field = try reader.next(&fields) {
+            switch field {
+            case 0: keyType = try reader.string(fields)
+            case 1: kasURL = try reader.string(fields)
+            case 2: `protocol` = try reader.string(fields)
+            case 3: kid = try reader.string(fields)
+            case 4: splitID = try reader.string(fields)
+            case 5: wrappedKey = try reader.bytes(fields)
+            case 6: policyBinding = try reader.message(PolicyBinding.self, fields)
+            case 7: ephemeralPublicKey = try reader.string(fields)
+            case 8: encryptedMetadata = try reader.string(fields)
+            default: header = try reader.bytes(fields)
+            }
+        }
     }
 }
 
 extension PolicyBinding: ProtoJSONMessage {
-    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
-        algorithm = try c.string("alg", "algorithm")
-        hash = try c.string("hash")
+    private static let fields = ProtoJSONFields([("alg", "algorithm"), ("hash", nil)])
+
+    package init(protoJSON reader: inout ProtoJSONReader) throws(ProtoJSONError) {
+        // proto3 default: an absent `alg` is "", not the memberwise default "HS256".
+        self.init(algorithm: "", hash: "")
+        var fields = try reader.fields(Self.fields)
+        while let field = try reader.next(&fields) {
+            switch field {
+            case 0: algorithm = try reader.string(fields)
+            default: hash = try reader.string(fields)
+            }
+        }
     }
 }
 

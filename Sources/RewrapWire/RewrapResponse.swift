@@ -65,7 +65,8 @@ public struct KeyAccessRewrapResult: Sendable, Equatable {
     }
 }
 
-public let requiredObligationsMetadataKey = "X-Required-Obligations"
+public let requiredObligationsMetadataKey = obligationsKey.description
+private let obligationsKey: StaticString = "X-Required-Obligations"
 
 // MARK: - JSON encoding (protojson field order, JSON names, omitting empty fields)
 
@@ -160,36 +161,72 @@ extension KeyAccessRewrapResult {
 // MARK: - Decoding (for clients)
 
 extension RewrapResponse: ProtoJSONMessage {
-    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
-        sessionPublicKey = try c.string("sessionPublicKey", "session_public_key")
-        responses = try c.messages(PolicyRewrapResult.self, "responses")
-        entityWrappedKey = try c.bytes("entityWrappedKey", "entity_wrapped_key")
+    private static let fields = ProtoJSONFields([
+        ("sessionPublicKey", "session_public_key"), ("responses", nil), ("entityWrappedKey", "entity_wrapped_key"),
+    ])
+
+    package init(protoJSON reader: inout ProtoJSONReader) throws(ProtoJSONError) {
+        self.init(responses: [])
+        var fields = try reader.fields(Self.fields)
+        while let field = try reader.next(&fields) {
+            switch field {
+            case 0: sessionPublicKey = try reader.string(fields)
+            case 1: responses = try reader.messages(PolicyRewrapResult.self, fields)
+            default: entityWrappedKey = try reader.bytes(fields)
+            }
+        }
     }
 }
 
 extension PolicyRewrapResult: ProtoJSONMessage {
-    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
-        policyId = try c.string("policyId", "policy_id")
-        results = try c.messages(KeyAccessRewrapResult.self, "results")
+    private static let fields = ProtoJSONFields([("policyId", "policy_id"), ("results", nil)])
+
+    package init(protoJSON reader: inout ProtoJSONReader) throws(ProtoJSONError) {
+        self.init(policyId: "", results: [])
+        var fields = try reader.fields(Self.fields)
+        while let field = try reader.next(&fields) {
+            switch field {
+            case 0: policyId = try reader.string(fields)
+            default: results = try reader.messages(KeyAccessRewrapResult.self, fields)
+            }
+        }
     }
 }
 
 extension KeyAccessRewrapResult: ProtoJSONMessage {
-    package init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
-        keyAccessObjectId = try c.string("keyAccessObjectId", "key_access_object_id")
-        requiredObligations = try c.message(Metadata.self, "metadata")?.obligations ?? []
-        if try c.string("status") == "permit", try c.value("kasWrappedKey", "kas_wrapped_key") != nil {
-            outcome = .permit(kasWrappedKey: try c.bytes("kasWrappedKey", "kas_wrapped_key"))
-        } else {
-            outcome = .fail(error: try c.string("error"))
+    private static let fields = ProtoJSONFields([
+        ("keyAccessObjectId", "key_access_object_id"), ("metadata", nil), ("status", nil),
+        ("kasWrappedKey", "kas_wrapped_key"), ("error", nil),
+    ])
+
+    /// The outcome is `permit` when `status` says so and a (non-null) `kasWrappedKey` is there,
+    /// whatever the members' order.
+    package init(protoJSON reader: inout ProtoJSONReader) throws(ProtoJSONError) {
+        var id = "", obligations: [String] = [], status = "", wrappedKey: [UInt8]?, error = ""
+        var fields = try reader.fields(Self.fields)
+        while let field = try reader.next(&fields) {
+            switch field {
+            case 0: id = try reader.string(fields)
+            case 1: obligations = try reader.message(Metadata.self, fields)?.obligations ?? []
+            case 2: status = try reader.string(fields)
+            case 3: wrappedKey = try reader.optionalBytes(fields)
+            default: error = try reader.string(fields)
+            }
         }
+        let outcome: Outcome = if status == "permit", let wrappedKey { .permit(kasWrappedKey: wrappedKey) } else { .fail(error: error) }
+        self.init(keyAccessObjectId: id, outcome: outcome, requiredObligations: obligations)
     }
 
     /// `metadata`, a `map<string, google.protobuf.Value>`: only the obligations list is read.
     private struct Metadata: ProtoJSONMessage {
-        var obligations: [String]
-        init(protoJSON c: ProtoJSONObject) throws(ProtoJSONError) {
-            obligations = try c.strings(requiredObligationsMetadataKey)
+        private static let fields = ProtoJSONFields([(obligationsKey, nil)])
+        var obligations: [String] = []
+
+        init(protoJSON reader: inout ProtoJSONReader) throws(ProtoJSONError) {
+            var fields = try reader.fields(Self.fields)
+            while try reader.next(&fields) != nil {
+                obligations = try reader.strings(fields)
+            }
         }
     }
 }

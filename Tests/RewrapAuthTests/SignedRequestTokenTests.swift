@@ -97,4 +97,36 @@ import Testing
         let srt = try SignedRequestToken.make(requestBody: body, signer: client.proofs.signer, issuedAt: issuer.clock.now() - 120)
         #expect(throws: SignedRequestTokenError.unableToVerify) { try auth.requestBody(fromSignedRequestToken: srt, caller: caller) }
     }
+
+    /// The claims are read straight from the payload bytes (no tree): the cases a tree reader
+    /// decided by itself. Unsigned SRTs from a Bearer caller, so only the claims matter.
+    @Test func claimsReadFromThePayloadBytes() throws {
+        let auth = issuer.authenticator()
+        let caller = AuthenticatedCaller(subject: "alice", accessToken: "t", proofKey: nil)
+        func read(_ payload: [UInt8]) throws(SignedRequestTokenError) -> [UInt8] {
+            let token = Base64.encodeURL(Array(#"{"alg":"none"}"#.utf8)) + "." + Base64.encodeURL(payload) + "."
+            return try auth.requestBody(fromSignedRequestToken: token, caller: caller)
+        }
+        func read(_ payload: String) throws(SignedRequestTokenError) -> [UInt8] { try read(Array(payload.utf8)) }
+        // The last of two `requestBody` members wins; other claims of any shape are skipped.
+        #expect(try read(#" { "requestBody" : "first", "x": {"a":[1,{"b":null}],"c":"\u00e9"}, "requestBody":"{\"k\":1}" } "#) == Array(#"{"k":1}"#.utf8))
+        #expect(try read(#"{"requestBody":"plain"}"#) == Array("plain".utf8))
+        // An escaped name is the name it spells.
+        #expect(try read(#"{"request\u0042ody":"b"}"#) == Array("b".utf8))
+        // Invalid UTF-8 in the body is repaired as a Swift string would be (U+FFFD).
+        #expect(try read(Array(#"{"requestBody":"a"#.utf8) + [0xFF] + Array(#"\n"}"#.utf8)) == Array("a\u{FFFD}\n".utf8))
+        #expect(throws: SignedRequestTokenError.invalidRequestBody) { try read(#"{"requestBody":null}"#) }
+        #expect(throws: SignedRequestTokenError.invalidRequestBody) { try read(#"{"requestBody":"x","requestBody":{"a":1}}"#) }
+        #expect(throws: SignedRequestTokenError.missingRequestBody) { try read(#"{"iat":1}"#) }
+        #expect(throws: SignedRequestTokenError.missingRequestBody) { try read("{}") }
+        // A time claim that is not a number, or JSON that is not JSON anywhere, does not parse.
+        for payload in [
+            #"{"requestBody":"b","exp":"soon"}"#, #"{"requestBody":"b","nbf":null}"#, #"{"requestBody":"b","x":[1,}"#,
+            #"{"requestBody":"b"} x"#, #"{"requestBody":"b",}"#, #"["requestBody"]"#, #"{"requestBody":"b","iat":-}"#,
+            "{" + String(repeating: #""x":{"#, count: 20) + String(repeating: "}", count: 20) + #","requestBody":"b"}"#,
+        ] {
+            #expect(throws: SignedRequestTokenError.couldNotParse, "\(payload)") { try read(payload) }
+        }
+        #expect(try read(#"{"requestBody":"b","iat":1.5e3,"exp":4102444800}"#) == Array("b".utf8))
+    }
 }

@@ -43,6 +43,35 @@ import Testing
         }
     }
 
+    /// Unknown members are skipped whatever their shape, but must be JSON; nothing may follow
+    /// the message; an escaped name is the name it spells; nesting is bounded.
+    @Test func unknownMembersAndTheDocumentAroundTheMessage() throws {
+        let request = try Self.decode(#" {"x":{"a":[1,2.5e3,{"b":null}],"c":"\u00e9"},"clientPublicKey":"pem","y":[],"z":true} "#)
+        #expect(request == UnsignedRewrapRequest(clientPublicKey: "pem", requests: []))
+        #expect(try Self.decode(#"{"client\u0050ublicKey":"pem"}"#).clientPublicKey == "pem")
+        #expect(try Self.decode(#"{"keyAccess":{"wrappedKey":"","header":null,"policyBinding":{"hash":"h"}}}"#).keyAccess
+            == KeyAccess(keyType: "", protocol: "", wrappedKey: [], policyBinding: PolicyBinding(algorithm: "", hash: "h")))
+        let deep = String(repeating: "[", count: 70) + String(repeating: "]", count: 70)
+        for json in [
+            #"{"x":[1,}"#, #"{"x":tru}"#, #"{"clientPublicKey":"pem"} {}"#, #"{"clientPublicKey":"pem",}"#, #"{,}"#,
+            #"{"clientPublicKey" "pem"}"#, #"{"x":\#(deep)}"#, #"null"#, "",
+        ] {
+            #expect(throws: ProtoJSONError.self, "\(json)") { _ = try Self.decode(json) }
+        }
+    }
+
+    /// A result is `permit` only with a non-null key, whatever the members' order.
+    @Test func resultOutcomeWhateverTheOrder() throws {
+        func result(_ json: String) throws -> KeyAccessRewrapResult? {
+            try ProtoJSON.decode(RewrapResponse.self, from: Array(#"{"responses":[{"results":[\#(json)]}]}"#.utf8)).responses.first?.results.first
+        }
+        #expect(try result(#"{"kasWrappedKey":"AQI=","status":"permit","keyAccessObjectId":"k"}"#)
+            == KeyAccessRewrapResult(keyAccessObjectId: "k", outcome: .permit(kasWrappedKey: [1, 2])))
+        #expect(try result(#"{"status":"permit","kasWrappedKey":null,"error":"e"}"#)?.outcome == .fail(error: "e"))
+        #expect(try result(#"{"status":"fail","error":"bad request","metadata":{"other":1,"X-Required-Obligations":["o"]}}"#)
+            == KeyAccessRewrapResult(keyAccessObjectId: "", outcome: .fail(error: "bad request"), requiredObligations: ["o"]))
+    }
+
     @Test func responsesRoundTrip() throws {
         let response = RewrapResponse(sessionPublicKey: "pem", responses: [
             PolicyRewrapResult(policyId: "p", results: [
