@@ -96,7 +96,8 @@ public final class AccessTokenVerifier: Sendable {
         let subject = try string(claims, "sub"), azp = try string(claims, "azp")
         return VerifiedAccessToken(
             rawToken: jws.token, subject: subject, authorizedParty: azp, expiresAt: exp, keyID: keyID,
-            keyThumbprint: thumbprint, claims: claims)
+            keyThumbprint: thumbprint, claims: claims,
+            proofHash: Base64.encodeURL(CryptoPrimitives.sha256(jws.token.utf8)))
     }
 
     private static func numericDate(_ claims: JSONValue, _ name: String) throws(AccessTokenError) -> Int64? {

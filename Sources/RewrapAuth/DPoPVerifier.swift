@@ -54,8 +54,7 @@ public final class DPoPVerifier: Sendable {
             })
         // Row 12: `ath` binds the proof to this token (RFC 9449 §4.3 check 11).
         guard let ath = proof.claims[exact: "ath"] else { throw DPoPFailure(12, "missing `ath` claim in DPoP JWT") }
-        let expectedATH = Base64.encodeURL(CryptoPrimitives.sha256(token.rawToken.utf8))
-        guard ath.stringValue.map({ Self.constantTimeEqual($0, expectedATH) }) == true else {
+        guard ath.stringValue.map({ Self.constantTimeEqual($0, token.proofHash) }) == true else {
             throw DPoPFailure(12, "incorrect `ath` claim in DPoP JWT")
         }
         // Row 13.

@@ -96,6 +96,10 @@ import Testing
         #expect(Self.string(#""\ud83d\ude00 pair""#) == "😀 pair")
         #expect(Self.string(#""lone \ud83d high""#) == "lone \u{FFFD} high")
         #expect(Self.string("\"é raw UTF-8 \\n after\"") == "é raw UTF-8 \n after")
+        #expect(Self.string(#""\ud83d\u0041 high then not low""#) == "\u{FFFD}A high then not low")
+        #expect(Self.string(#""ends in an escaped backslash \\""#) == "ends in an escaped backslash \\")
+        #expect(Self.string(#""\"""#) == "\"")
+        #expect(Self.string(#""pair at the end \ud83d\ude00""#) == "pair at the end 😀")
         // The SRT's requestBody: JSON inside a JSON string, every quote escaped.
         let inner = #"{"requests":[{"policy":{"id":"p"}}]}"#
         let outer = "\"" + inner.replacingOccurrences(of: "\"", with: "\\\"") + "\""
@@ -103,7 +107,10 @@ import Testing
     }
 
     @Test func malformedStringsAreRefused() {
-        for literal in [#""unterminated"#, #""bad \x escape""#, "\"control \u{1} char\"", #""\u12""#, #""ends in \"#] {
+        for literal in [
+            #""unterminated"#, #""bad \x escape""#, "\"control \u{1} char\"", #""\u12""#, #""ends in \"#,
+            "\"escape then control \\n\u{1F}\"", #""escaped quote, unterminated \""#, #""\ud83d\u12""#,
+        ] {
             #expect(Self.string(literal) == nil, "\(literal)")
         }
     }
