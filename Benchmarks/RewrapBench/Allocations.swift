@@ -95,8 +95,8 @@ struct Allocations: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Count the allocations of each OpenSSL step of a KAO: OpenSSL's share of mallocs per KAO.",
         discussion: """
-        Each step runs \(AllocationBreakdown.iterations) times on one thread after a warm-up, on the same
-        reused per-thread contexts the engine uses. A run's report subtracts these from each case's
+        Each step runs \(AllocationBreakdown.iterations) times on one thread after a warm-up, on the same \
+        reused per-thread contexts the engine uses. A run's report subtracts these from each case's \
         mallocs/KAO to give the engine's own allocations.
 
         Example:

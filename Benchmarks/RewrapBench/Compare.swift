@@ -6,32 +6,38 @@ struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare a run with a baseline: print every figure's change, exit 1 if a gated figure regressed.",
         discussion: """
-        Cases are matched by allocator, path, workload, algorithm, client, batch and threads ("all" cores
+        Cases are matched by allocator, path, workload, algorithm, client, batch and threads ("all" cores \
         matches "all" cores). Gated, because they do not depend on the machine's speed:
-          mallocs/KAO          current ≤ baseline + max(--malloc-absolute, --malloc-relative × baseline)
-                               (not on kms paths: retries and the in-process simulator move them)
-          efficiency           KAO/s ÷ same-run OpenSSL ceiling: may drop by --efficiency-floor of the
-                               baseline (--single-kao-efficiency-floor for batch 1), or by both runs'
-                               repetition spreads added, whichever is larger
-          scaling              all cores ÷ 1 thread, the same rule with --scaling-floor (same core count only)
+          mallocs/KAO          current ≤ baseline + max(--malloc-absolute,
+                               --malloc-relative × baseline) (not on kms paths: retries
+                               and the in-process simulator move them)
+          efficiency           KAO/s ÷ same-run OpenSSL ceiling: may drop by
+                               --efficiency-floor of the baseline
+                               (--single-kao-efficiency-floor for batch 1), or by both
+                               runs' repetition spreads added, whichever is larger
+          scaling              all cores ÷ 1 thread, the same rule with --scaling-floor
+                               (same core count only)
           wrong DEKs           = 0
-          unexpected outcomes  = baseline: good KAOs refused or bad ones permitted (not on kms paths,
-                               whose injected faults refuse good KAOs by design)
-          bad KAOs refused     the same share of the checked KAOs as in the baseline (the workloads
-                               are generated the same way every run)
-        KAO/s, latency, CPU per KAO, the kms bound ratio and path ratios are reported, never gated.
-        Cases in only one of the runs are listed, not gated (a --quick run is a subset in time, not in cases).
+          unexpected outcomes  = baseline: good KAOs refused or bad ones permitted (not
+                               on kms paths, whose injected faults refuse good KAOs by
+                               design)
+          bad KAOs refused     the same share of the checked KAOs as in the baseline
+                               (the workloads are generated the same way every run)
+        KAO/s, latency, CPU per KAO, the kms bound ratio and path ratios are reported, never gated. Cases in \
+        only one of the runs are listed, not gated (a --quick run is a subset in time, not in cases).
 
-        --confirm: the same cases measured again (CI re-runs the quick suite once when the first run
-        fails). A figure then counts as regressed only if it regressed in the report and in every
-        --confirm report: on a shared machine one noise burst can push one of ~400 ratio figures past
-        its floor, while a real regression (or any allocation or correctness change) shows in both.
+        --confirm: the same cases measured again (CI re-runs the quick suite once when the first run fails). \
+        A figure then counts as regressed only if it regressed in the report and in every --confirm report: \
+        on a shared machine one noise burst can push one of ~400 ratio figures past its floor, while a real \
+        regression (or any allocation or correctness change) shows in both.
 
         Exit status: 0 no regression, 1 a gated figure regressed, 2 a report could not be read.
 
         Example:
-          swift run -c release rewrap-bench compare results/baseline.json /tmp/ci/2026-11-29T1200Z-quick.json
-          swift run -c release rewrap-bench compare results/baseline.json /tmp/ci/a-quick.json --confirm /tmp/ci/b-quick.json
+          swift run -c release rewrap-bench compare results/baseline.json \\
+              /tmp/ci/2026-11-29T1200Z-quick.json
+          swift run -c release rewrap-bench compare results/baseline.json \\
+              /tmp/ci/a-quick.json --confirm /tmp/ci/b-quick.json
         """)
 
     @Argument(help: "The baseline report (e.g. results/baseline.json).")

@@ -15,9 +15,12 @@ struct RewrapBench: AsyncParsableCommand {
         Without a subcommand it runs the benchmark suite: 'rewrap-bench help run' lists every option.
 
         Examples:
-          swift run -c release rewrap-bench                  # the standard suite (~4.5 min on 2 cores)
-          swift run -c release rewrap-bench --quick          # the same cases, one short repetition (< 1 min)
-          swift run -c release rewrap-bench compare results/baseline.json results/<run>.json
+          # the standard suite (~4.5 min on 2 cores)
+          swift run -c release rewrap-bench
+          # the same cases, one short repetition (< 1 min)
+          swift run -c release rewrap-bench --quick
+          swift run -c release rewrap-bench compare results/baseline.json \\
+              results/<run>.json
         """,
         subcommands: [Run.self, Server.self, Compare.self, Allocations.self, Render.self],
         defaultSubcommand: Run.self)
@@ -27,41 +30,49 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the benchmark suite (the default subcommand).",
         discussion: """
-        For each KAS key algorithm, the raw OpenSSL rate of its dominant primitive (RSA private
-        decrypt, or ECDH derive) is measured on 1 thread and on all cores; then the engine rewraps
-        requests written as the OpenTDF Go SDK writes them, for every batch size and thread count,
-        on each key path:
+        For each KAS key algorithm, the raw OpenSSL rate of its dominant primitive (RSA private decrypt, or \
+        ECDH derive) is measured on 1 thread and on all cores; then the engine rewraps requests written as \
+        the OpenTDF Go SDK writes them, for every batch size and thread count, on each key path:
           local         keys parsed at start from a keyring
-          cached-warm   key registry (SQLite, root-wrapped keys) behind a warm parsed-key cache
+          cached-warm   key registry (SQLite, root-wrapped keys) behind a warm
+                        parsed-key cache
           cached-cold   the same with the cache emptied as the timed run starts
-          uncached      registry lookup + root unwrap + PEM parse per KAO (what the Go KAS does)
-          kms           the key in a simulated AWS KMS (REMOTE mode) on loopback HTTP, one case per
-                        --kms-profiles entry, all cores, against the bound min(quota + burst ÷ T, C ÷ mean latency)
-        Workloads: uniform (one key per algorithm; every client kind on the local path, the client of
-        the key's family elsewhere) and mixed (two kids per algorithm, all algorithms in one request,
-        --bad-fraction of the KAOs tampered or for an unknown kid; local and cached-warm paths).
-        --replay rewraps the KAOs of real .tdf files instead.
+          uncached      registry lookup + root unwrap + PEM parse per KAO (what the Go
+                        KAS does)
+          kms           the key in a simulated AWS KMS (REMOTE mode) on loopback HTTP,
+                        one case per --kms-profiles entry, all cores, against the bound
+                        min(quota + burst ÷ T, C ÷ mean latency)
+        Workloads: uniform (one key per algorithm; every client kind on the local path, the client of the \
+        key's family elsewhere) and mixed (two kids per algorithm, all algorithms in one request, \
+        --bad-fraction of the KAOs tampered or for an unknown kid; local and cached-warm paths). --replay \
+        rewraps the KAOs of real .tdf files instead.
 
-        Per case: KAO/s and requests/s, latency p50/p90/p99/p99.9/max (HdrHistogram), CPU µs per
-        KAO, mallocs per KAO (counted by a malloc interposer while the workload's requests are
-        rewrapped one at a time, 512 KAOs at least), peak RSS, cache and KMS counters, and a correctness pass (good KAOs open to
-        their DEK, bad ones are refused). Efficiency = KAO/s ÷ ceiling (same repetition, same
-        threads); scaling = all cores ÷ 1 thread. Figures are medians over the repetitions.
+        Per case: KAO/s and requests/s, latency p50/p90/p99/p99.9/max (HdrHistogram), CPU µs per KAO, \
+        mallocs per KAO (counted by a malloc interposer while the workload's requests are rewrapped one at a \
+        time, 512 KAOs at least), peak RSS, cache and KMS counters, and a correctness pass (good KAOs open \
+        to their DEK, bad ones are refused). Efficiency = KAO/s ÷ ceiling (same repetition, same threads); \
+        scaling = all cores ÷ 1 thread. Figures are medians over the repetitions.
 
-        Each allocator runs in its own process: rewrap-bench re-executes itself with LD_PRELOAD set
-        to jemalloc for --allocators jemalloc; allocation counting works with either).
+        Each allocator runs in its own process: rewrap-bench re-executes itself with LD_PRELOAD set to \
+        jemalloc for --allocators jemalloc; allocation counting works with either).
 
-        Writes results/<UTC date>-<case set>.json (schema-versioned), results/latest.md with the
-        tables and results/charts/*.svg, and prints the tables. Exits 2 if any KAO came back wrong.
+        Writes results/<UTC date>-<case set>.json (schema-versioned), results/latest.md with the tables and \
+        results/charts/*.svg, and prints the tables. Exits 2 if any KAO came back wrong.
 
         Examples:
-          swift run -c release rewrap-bench                       # the standard suite, ~4.5 min
+          # the standard suite, ~4.5 min
+          swift run -c release rewrap-bench
           swift run -c release rewrap-bench --quick               # smoke run, < 1 min
-          swift run -c release rewrap-bench --quick --repetitions 3   # what CI gates (medians of 3), ~95 s
-          swift run -c release rewrap-bench --allocators glibc,jemalloc --paths local --batches 256
-          swift run -c release rewrap-bench --algorithms ec:secp384r1,rsa:4096 --clients ec --repetitions 5
-          swift run -c release rewrap-bench --replay ~/tdfs --keyring kas-keys.yaml --batches 1,64
-          swift run -c release rewrap-bench compare results/baseline.json results/2026-11-29T1200Z-quick.json
+          # what CI gates (medians of 3), ~95 s
+          swift run -c release rewrap-bench --quick --repetitions 3
+          swift run -c release rewrap-bench --allocators glibc,jemalloc --paths \\
+              local --batches 256
+          swift run -c release rewrap-bench --algorithms ec:secp384r1,rsa:4096 \\
+              --clients ec --repetitions 5
+          swift run -c release rewrap-bench --replay ~/tdfs --keyring kas-keys.yaml \\
+              --batches 1,64
+          swift run -c release rewrap-bench compare results/baseline.json \\
+              results/2026-11-29T1200Z-quick.json
         """)
 
     @Option(help: "KAS key algorithms, comma-separated (\(KeyAlgorithm.kasAlgorithms.map(\.description).joined(separator: ", "))).")
@@ -300,7 +311,8 @@ struct Render: ParsableCommand {
         abstract: "Write latest.md and the charts again from a report (after a change to the tables or charts).",
         discussion: """
         Example:
-          swift run -c release rewrap-bench render results/2026-11-29T1828Z-standard.json
+          swift run -c release rewrap-bench render \\
+              results/2026-11-29T1828Z-standard.json
         """)
 
     @Argument(help: "A report written by a run.")

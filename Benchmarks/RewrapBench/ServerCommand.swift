@@ -13,41 +13,47 @@ struct Server: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmark `rewrap serve` over the network against the in-process engine (issue #10's server path).",
         discussion: """
-        Starts, as child processes of this one: `rewrap keys generate` (a keyring in a temporary
-        folder), `rewrap dev-idp` (an OIDC issuer on loopback) and `rewrap serve` with real
-        authentication (--issuer/--audience of that issuer, --require-dpop). Then, per case, it
-        drives the server closed-loop over HTTP/1.1 keep-alive exactly as an OpenTDF SDK calls a
-        KAS: Connect protobuf, gzip both ways, a DPoP-bound access token, and per request a fresh
-        DPoP proof and an ES256-signed SRT. `rewrap` must be built beside rewrap-bench.
+        Starts, as child processes of this one: `rewrap keys generate` (a keyring in a temporary folder), \
+        `rewrap dev-idp` (an OIDC issuer on loopback) and `rewrap serve` with real authentication \
+        (--issuer/--audience of that issuer, --require-dpop). Then, per case, it drives the server \
+        closed-loop over HTTP/1.1 keep-alive exactly as an OpenTDF SDK calls a KAS: Connect protobuf, gzip \
+        both ways, a DPoP-bound access token, and per request a fresh DPoP proof and an ES256-signed SRT. \
+        `rewrap` must be built beside rewrap-bench.
 
         Per case, in the same repetition:
-          server       KAO/s, requests/s, the server process's CPU µs per request and per KAO
-                       (/proc), latency; /healthz p50/p99 from its own connection meanwhile
-          in-process   the same requests through RewrapEngine on all cores, CPU µs per request
-          verifies     the raw cost of the signature checks a request needs (DPoP proof and SRT,
-                       ES256; the access token too when it is not cached), measured on one thread
-                       over messages of the sizes the server verifies
-        and a correctness pass (every distinct request once as JSON, every KAO opened).
-        token=cached sends one token for the run (verified once, then from the server's
-        cache); token=uncached sends a fresh token per request, so every request pays its check.
+          server       KAO/s, requests/s, the server process's CPU µs per request and
+                       per KAO (/proc), latency; /healthz p50/p99 from its own
+                       connection meanwhile
+          in-process   the same requests through RewrapEngine on all cores, CPU µs per
+                       request
+          verifies     the raw cost of the signature checks a request needs (DPoP proof
+                       and SRT, ES256; the access token too when it is not cached),
+                       measured on one thread over messages of the sizes the server
+                       verifies
+        and a correctness pass (every distinct request once as JSON, every KAO opened). token=cached sends \
+        one token for the run (verified once, then from the server's cache); token=uncached sends a fresh \
+        token per request, so every request pays its check.
 
-        Targets (issue #10): batch 64 server ÷ in-process KAO/s ≥ 0.85; batch 1 server CPU per
-        request ≤ 1.3 × (in-process CPU per request + the raw verifies).
+        Targets (issue #10): batch 64 server ÷ in-process KAO/s ≥ 0.85; batch 1 server CPU per request ≤ 1.3 \
+        × (in-process CPU per request + the raw verifies).
 
-        Mallocs: every allocation call of the `rewrap serve` process is counted by
-        libRewrapAllocationCounter.so, preloaded into it (build it beside rewrap-bench:
-        swift build -c release --product RewrapAllocationCounter), over a fixed number of requests
-        per case, next to the in-process engine's for the same requests.
+        Mallocs: every allocation call of the `rewrap serve` process is counted by \
+        libRewrapAllocationCounter.so, preloaded into it (build it beside rewrap-bench: swift build -c \
+        release --product RewrapAllocationCounter), over a fixed number of requests per case, next to the \
+        in-process engine's for the same requests.
 
-        Writes results/<UTC date>-server[-quick].json and results/server-latest.md. Exits 2 if a
-        KAO came back wrong or a request failed; with --baseline, 1 if server mallocs per request
-        grew past the baseline's (3 % or 3, whichever is larger).
+        Writes results/<UTC date>-server[-quick].json and results/server-latest.md. Exits 2 if a KAO came \
+        back wrong or a request failed; with --baseline, 1 if server mallocs per request grew past the \
+        baseline's (3 % or 3, whichever is larger).
 
         Examples:
-          swift build -c release --product rewrap && swift build -c release --product RewrapAllocationCounter
+          swift build -c release --product rewrap && swift build -c release \\
+              --product RewrapAllocationCounter
           swift run -c release rewrap-bench server
-          swift run -c release rewrap-bench server --quick            # one short repetition
-          swift run -c release rewrap-bench server --algorithms ec:secp256r1 --batches 1 --repetitions 5
+          # one short repetition
+          swift run -c release rewrap-bench server --quick
+          swift run -c release rewrap-bench server --algorithms ec:secp256r1 \\
+              --batches 1 --repetitions 5
         """)
 
     @Option(help: "KAS key algorithms, comma-separated.") var algorithms = "rsa:2048,ec:secp256r1"

@@ -11,15 +11,13 @@ struct DevIdP: AsyncParsableCommand {
         commandName: "dev-idp",
         abstract: "Run a throwaway OpenID issuer on loopback that hands out access tokens (client credentials, optional DPoP).",
         discussion: """
-        Serves GET /.well-known/openid-configuration, GET /jwks and POST /token
-        (grant_type=client_credentials; client id and secret by HTTP Basic or in
-        the form). Tokens carry iss (this server's URL), aud, sub and azp (the
-        client id), iat, exp, jti, and cnf.jkt when the token request carries a
-        valid DPoP proof (typ dpop+jwt, an asymmetric alg, a public jwk, htm POST,
-        htu = the token URL, fresh iat); the token_type is then DPoP. The signing
-        key is generated at start and lives in memory only, so tokens do not
-        survive a restart. Loopback only. SIGTERM or SIGINT (Ctrl-C) shuts down
-        gracefully.
+        Serves GET /.well-known/openid-configuration, GET /jwks and POST /token \
+        (grant_type=client_credentials; client id and secret by HTTP Basic or in the form). Tokens carry iss \
+        (this server's URL), aud, sub and azp (the client id), iat, exp, jti, and cnf.jkt when the token \
+        request carries a valid DPoP proof (typ dpop+jwt, an asymmetric alg, a public jwk, htm POST, htu = \
+        the token URL, fresh iat); the token_type is then DPoP. The signing key is generated at start and \
+        lives in memory only, so tokens do not survive a restart. Loopback only. SIGTERM or SIGINT (Ctrl-C) \
+        shuts down gracefully.
 
         Examples:
           rewrap dev-idp                       # 127.0.0.1:8888, opentdf:secret

@@ -13,23 +13,25 @@ struct KMSSim: AsyncParsableCommand {
         commandName: "kms-sim",
         abstract: "Run a simulated AWS KMS on loopback (AWS JSON 1.1, optional SigV4) with latency, quota and fault models.",
         discussion: """
-        Operations: CreateKey, DescribeKey, ListKeys, GetPublicKey, Decrypt (RSAES_OAEP_SHA_1/_SHA_256,
-        SYMMETRIC_DEFAULT), DeriveSharedSecret; admin targets RewrapKMSSimulator.ImportKey (load an
-        existing PKCS#8 key), RegisterDecrypt and RegisterSharedSecret (benchmark-mode answers).
-        GET /admin/counters returns the counters. SIGTERM or SIGINT (Ctrl-C) shuts down gracefully:
-        no new connections, requests in flight are answered, then the counters are printed and the
-        exit status is 0.
+        Operations: CreateKey, DescribeKey, ListKeys, GetPublicKey, Decrypt (RSAES_OAEP_SHA_1/_SHA_256, \
+        SYMMETRIC_DEFAULT), DeriveSharedSecret; admin targets RewrapKMSSimulator.ImportKey (load an existing \
+        PKCS#8 key), RegisterDecrypt and RegisterSharedSecret (benchmark-mode answers). GET /admin/counters \
+        returns the counters. SIGTERM or SIGINT (Ctrl-C) shuts down gracefully: no new connections, requests \
+        in flight are answered, then the counters are printed and the exit status is 0.
 
-        Profiles: realistic (p50 10 ms, p99 50 ms, heavy tail, AWS's current quotas, SLA-level faults),
-        stress (0.5% 500s, 0.2% 503s, resets, hangs), outage (30 s of 503s from 5 s after start),
-        zero (no latency, no quota, no faults).
+        Profiles: realistic (p50 10 ms, p99 50 ms, heavy tail, AWS's current quotas, SLA-level faults), \
+        stress (0.5% 500s, 0.2% 503s, resets, hangs), outage (30 s of 503s from 5 s after start), zero (no \
+        latency, no quota, no faults).
 
         Examples:
           rewrap kms-sim --port 4599
           rewrap kms-sim --profile stress --p50 20 --p99 80 --rsa-quota 500
-          AWS_ACCESS_KEY_ID=AKID AWS_SECRET_ACCESS_KEY=secret rewrap kms-sim --verify-sigv4
-          rewrap kms-sim --import kas-private.pem --key-id kas-1     # then use key id kas-1
-          rewrap kms-sim --hsm-units 8 --hsm-queue 64                # an HSM behind the service
+          AWS_ACCESS_KEY_ID=AKID AWS_SECRET_ACCESS_KEY=secret rewrap kms-sim
+          --verify-sigv4
+          # then use key id kas-1
+          rewrap kms-sim --import kas-private.pem --key-id kas-1
+          # an HSM behind the service
+          rewrap kms-sim --hsm-units 8 --hsm-queue 64
         """)
 
     @Option(help: "Address to bind (loopback by default).") var host = "127.0.0.1"

@@ -39,15 +39,17 @@ struct ImportKey: ParsableCommand {
         abstract: "Register an existing key: a PEM private key, an already wrapped key, a remote key, or a public key only.",
         discussion: """
         --mode config-root-key (default): give --private PEM (wrapped here with the root key) or
-          --wrapped-key (base64 of nonce ‖ AES-256-GCM(root key, PKCS#8 PEM) ‖ tag, as OpenTDF stores it).
-        --mode provider-root-key: --wrapped-key and --provider (the provider's manager unwraps it).
-        --mode remote: --provider and --remote-key-id (e.g. a KMS key ARN) and --public.
-        --mode public-key-only: --public only (such a key cannot rewrap).
+          --wrapped-key (base64 of nonce ‖ AES-256-GCM(root key, PKCS#8 PEM) ‖ tag, as
+          OpenTDF stores it).
+        --mode provider-root-key: --wrapped-key and --provider (the provider's manager unwraps it). --mode \
+        remote: --provider and --remote-key-id (e.g. a KMS key ARN) and --public. --mode public-key-only: \
+        --public only (such a key cannot rewrap).
 
         Examples:
           rewrap keys import --kid r1 --private r1-private.pem
           rewrap keys import --kid ext --mode public-key-only --public other-kas.pem
-          rewrap keys import --kid kms1 --mode remote --provider aws --remote-key-id arn:aws:kms:…:key/… --public kms1.pem
+          rewrap keys import --kid kms1 --mode remote --provider aws --remote-key-id \\
+              arn:aws:kms:…:key/… --public kms1.pem
         """)
 
     @OptionGroup var registry: RegistryOptions

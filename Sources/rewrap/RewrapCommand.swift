@@ -15,11 +15,15 @@ struct Rewrap: AsyncParsableCommand {
         abstract: "OpenTDF KAS rewrap engine: key tools and one-shot rewraps.",
         discussion: """
         Try it end to end:
-          rewrap keys generate --alg rsa:2048 --kid r1 --out keys      # writes keys/r1-*.pem, keys/keyring.yaml
+          # writes keys/r1-*.pem, keys/keyring.yaml
+          rewrap keys generate --alg rsa:2048 --kid r1 --out keys
           rewrap keys generate --alg ec:secp256r1 --kid e1 --out keys
-          rewrap keys generate --alg ec:secp256r1 --kid client --out client --keyring client/unused.yaml
-          rewrap make-request --kas-public keys/e1-public.pem --kid e1 --client-public client/client-public.pem > body.json
-          rewrap request --keyring keys/keyring.yaml --in body.json    # body.json: an UnsignedRewrapRequest
+          rewrap keys generate --alg ec:secp256r1 --kid client --out client \\
+              --keyring client/unused.yaml
+          rewrap make-request --kas-public keys/e1-public.pem --kid e1 \\
+              --client-public client/client-public.pem > body.json
+          # body.json: an UnsignedRewrapRequest
+          rewrap request --keyring keys/keyring.yaml --in body.json
         """,
         subcommands: [Keys.self, Providers.self, Request.self, MakeRequest.self, MakeTDF.self, KMSSim.self, Serve.self, DevIdP.self])
 }
@@ -28,7 +32,7 @@ struct Keys: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage KAS keys: PEM files and keyrings (generate), or the key registry database (the rest).",
         discussion: """
-        Registry commands take --db (default $REWRAP_DB, else ./rewrap-keys.sqlite) and read the root key
+        Registry commands take --db (default $REWRAP_DB, else ./rewrap-keys.sqlite) and read the root key \
         from REWRAP_ROOT_KEY (64 hex characters) or --root-key-file. Output is a table; --json for scripts.
         """,
         subcommands: [Generate.self, CreateKey.self, ImportKey.self, ListKeys.self, GetKey.self, RotateKey.self,
@@ -40,13 +44,14 @@ struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a KAS key pair and add it to a keyring file.",
         discussion: """
-        Writes <out>/<kid>-private.pem (PKCS#8, mode 0600) and <out>/<kid>-public.pem (SPKI), then adds
-        {kid, alg, private, legacy} to the keyring file (default <out>/keyring.yaml; created if missing,
+        Writes <out>/<kid>-private.pem (PKCS#8, mode 0600) and <out>/<kid>-public.pem (SPKI), then adds \
+        {kid, alg, private, legacy} to the keyring file (default <out>/keyring.yaml; created if missing, \
         rewritten in canonical form otherwise).
 
         Examples:
           rewrap keys generate --alg rsa:2048 --kid r1 --legacy
-          rewrap keys generate --alg ec:secp256r1 --kid e1 --out /etc/kas --keyring /etc/kas/keyring.yaml
+          rewrap keys generate --alg ec:secp256r1 --kid e1 --out /etc/kas --keyring \\
+              /etc/kas/keyring.yaml
         """)
 
     @Option(help: "Key algorithm.")
@@ -102,15 +107,15 @@ struct Request: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rewrap one UnsignedRewrapRequest (JSON) and print the RewrapResponse (JSON).",
         discussion: """
-        The input is the JSON of kas.UnsignedRewrapRequest: the SRT's requestBody claim. Per-KAO failures
-        are results with status "fail" and the KAS's exact error string (an unreachable KMS is
-        "key service unavailable" on each of its KAOs); they are not a request failure, and the command
-        exits 0. A request-level failure prints the Connect error envelope on stdout and exits 1. Bad
-        usage exits 64, an unreadable input 66; an unusable keyring or provider config exits 78.
+        The input is the JSON of kas.UnsignedRewrapRequest: the SRT's requestBody claim. Per-KAO failures \
+        are results with status "fail" and the KAS's exact error string (an unreachable KMS is "key service \
+        unavailable" on each of its KAOs); they are not a request failure, and the command exits 0. A \
+        request-level failure prints the Connect error envelope on stdout and exits 1. Bad usage exits 64, \
+        an unreadable input 66; an unusable keyring or provider config exits 78.
 
-        With --db, REMOTE and PROVIDER_ROOT_KEY keys are served by their provider's key manager
-        (opentdf.io/aws: AWS credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY unless the
-        provider config names them); a provider whose manager this build lacks is warned about.
+        With --db, REMOTE and PROVIDER_ROOT_KEY keys are served by their provider's key manager \
+        (opentdf.io/aws: AWS credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY unless the provider \
+        config names them); a provider whose manager this build lacks is warned about.
 
         Examples:
           rewrap request --keyring keys/keyring.yaml --in body.json
@@ -211,12 +216,13 @@ struct MakeRequest: AsyncParsableCommand {
         commandName: "make-request",
         abstract: "Write a request body the way the OpenTDF Go SDK builds one (for trying `rewrap request`).",
         discussion: """
-        Makes --count fresh DEKs, wraps each to the KAS public key (RSA-OAEP or EC ephemeral ECDH +
-        HKDF + AES-GCM), binds them to one policy, and prints the UnsignedRewrapRequest JSON. The DEKs
-        are not printed.
+        Makes --count fresh DEKs, wraps each to the KAS public key (RSA-OAEP or EC ephemeral ECDH + HKDF + \
+        AES-GCM), binds them to one policy, and prints the UnsignedRewrapRequest JSON. The DEKs are not \
+        printed.
 
         Example:
-          rewrap make-request --kas-public keys/r1-public.pem --kid r1 --client-public client-public.pem --count 3
+          rewrap make-request --kas-public keys/r1-public.pem --kid r1 \\
+              --client-public client-public.pem --count 3
         """)
 
     @Option(help: "KAS public key PEM (SPKI or certificate).")
@@ -265,14 +271,15 @@ struct MakeTDF: ParsableCommand {
         commandName: "make-tdf",
         abstract: "Write .tdf files the way the OpenTDF Go SDK writes them (for rewrap-bench --replay and for tests).",
         discussion: """
-        Each file holds a random payload of --bytes, AES-256-GCM encrypted under a fresh DEK, and one
-        KAO per --kas-public/--kid pair (the DEK wrapped to each key). Files are named 000001.tdf, …
-        in --out. The DEKs are not written anywhere.
+        Each file holds a random payload of --bytes, AES-256-GCM encrypted under a fresh DEK, and one KAO \
+        per --kas-public/--kid pair (the DEK wrapped to each key). Files are named 000001.tdf, … in --out. \
+        The DEKs are not written anywhere.
 
         Example:
           rewrap keys generate --alg rsa:2048 --kid r1 --out keys
           rewrap keys generate --alg ec:secp256r1 --kid e1 --out keys
-          rewrap make-tdf --kas-public keys/r1-public.pem --kid r1 --kas-public keys/e1-public.pem --kid e1 --count 100 --out tdfs
+          rewrap make-tdf --kas-public keys/r1-public.pem --kid r1 --kas-public \\
+              keys/e1-public.pem --kid e1 --count 100 --out tdfs
         """)
 
     @Option(help: "KAS public key PEM (repeatable; pairs with --kid in order).")

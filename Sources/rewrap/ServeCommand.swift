@@ -13,28 +13,32 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a Connect-RPC KAS (kas.AccessService: Rewrap, PublicKey, LegacyPublicKey; health) that OpenTDF SDKs use.",
         discussion: """
-        One port serves HTTP/1.1 and h2c (HTTP/2 with prior knowledge; the Go SDK uses HTTP/1.1, the Java
-        SDK h2c), or TLS with ALPN h2 and http/1.1 when --tls-cert/--tls-key are given. Connect unary with
-        application/proto and application/json, gzip both ways; GET for PublicKey. Paths are at the root
-        (and under --prefix when set): /kas.AccessService/Rewrap, /kas.AccessService/PublicKey,
+        One port serves HTTP/1.1 and h2c (HTTP/2 with prior knowledge; the Go SDK uses HTTP/1.1, the Java \
+        SDK h2c), or TLS with ALPN h2 and http/1.1 when --tls-cert/--tls-key are given. Connect unary with \
+        application/proto and application/json, gzip both ways; GET for PublicKey. Paths are at the root \
+        (and under --prefix when set): /kas.AccessService/Rewrap, /kas.AccessService/PublicKey, \
         /kas.AccessService/LegacyPublicKey, /grpc.health.v1.Health/Check, GET /healthz.
 
-        Keys: --keyring (a keyring file from `rewrap keys generate`) or --db (the key registry; REMOTE keys
+        Keys: --keyring (a keyring file from `rewrap keys generate`) or --db (the key registry; REMOTE keys \
         go through their provider's key manager, e.g. AWS KMS, exactly as `rewrap request --db`).
 
-        Authentication: access tokens from an OIDC issuer (--issuer, --audience), DPoP-bound or Bearer.
+        Authentication: access tokens from an OIDC issuer (--issuer, --audience), DPoP-bound or Bearer. \
         --insecure-no-auth switches it off for local development; it is refused unless --host is loopback.
 
-        Settings can come from a YAML file with the Go KAS's names (server.port, server.tls.*,
-        server.auth.*, services.kas.keyring|db; see README); flags override it. SIGTERM or SIGINT stops
+        Settings can come from a YAML file with the Go KAS's names (server.port, server.tls.*, \
+        server.auth.*, services.kas.keyring|db; see README); flags override it. SIGTERM or SIGINT stops \
         accepting, lets requests in flight finish (5 s grace), and exits 0.
 
         Examples:
-          rewrap serve --keyring keys/keyring.yaml --insecure-no-auth            # http://127.0.0.1:8080
-          rewrap serve --keyring keys/keyring.yaml --issuer http://127.0.0.1:8888 --audience http://localhost:8080
-          rewrap serve --db rewrap-keys.sqlite --port 9000 --prefix /kas --log-format json --issuer … --audience …
+          # http://127.0.0.1:8080
+          rewrap serve --keyring keys/keyring.yaml --insecure-no-auth
+          rewrap serve --keyring keys/keyring.yaml --issuer http://127.0.0.1:8888 \\
+              --audience http://localhost:8080
+          rewrap serve --db rewrap-keys.sqlite --port 9000 --prefix /kas \\
+              --log-format json --issuer … --audience …
           rewrap serve --config kas.yaml --tls-cert server.crt --tls-key server.key
-          curl -s localhost:8080/kas.AccessService/PublicKey -H 'content-type: application/json' -d '{"algorithm":"ec:secp256r1"}'
+          curl -s localhost:8080/kas.AccessService/PublicKey -H \\
+              'content-type: application/json' -d '{"algorithm":"ec:secp256r1"}'
         """)
 
     @Option(help: "YAML settings file (Go KAS setting names); flags override it.") var config: String?
