@@ -6,7 +6,7 @@ import PackageDescription
 //   rewrap (CLI), rewrap-bench → the modules below they drive
 //   RewrapServer         → RewrapEngine, RewrapAuth,       the Connect-RPC KAS: NIO transport (HTTP/1.1, h2c,
 //                          RewrapProto, RewrapKeyRing,     TLS), Connect unary, AccessService + health,
-//                          RewrapRegistry, CRewrapZlib,    admission, the engine's threads, metrics, audit
+//                          RewrapRegistry, RewrapGzip,     admission, the engine's threads, metrics, audit
 //                          NIO*, Logging, Metrics
 //   RewrapProto          → SwiftProtobuf                   generated kas.* and grpc.health.v1 messages (committed)
 //   RewrapProviders      → RewrapKMS, RewrapRegistry      key managers built from the registry's provider configs
@@ -83,8 +83,9 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
-        // zlib for Connect's gzip bodies; the only zlib caller is RewrapServer's Gzip.swift.
+        // zlib for Connect's gzip bodies; its only caller is RewrapGzip (server and load generator).
         .systemLibrary(name: "CRewrapZlib", path: "Sources/CRewrapZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "RewrapGzip", dependencies: ["CRewrapZlib", .product(name: "NIOCore", package: "swift-nio")]),
         .target(name: "RewrapCrypto", dependencies: ["COpenSSL", "RewrapWire"]),
         .target(name: "RewrapWire"),
         .target(name: "RewrapAsync"),
@@ -147,7 +148,7 @@ let package = Package(
         .target(
             name: "RewrapServer",
             dependencies: [
-                "RewrapEngine", "RewrapAuth", "RewrapKeyRing", "RewrapRegistry", "RewrapProto", "RewrapWire", "RewrapCrypto", "CRewrapZlib",
+                "RewrapEngine", "RewrapAuth", "RewrapKeyRing", "RewrapRegistry", "RewrapProto", "RewrapWire", "RewrapCrypto", "RewrapGzip",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -185,6 +186,21 @@ let package = Package(
             dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "Benchmarks/RewrapBenchKit"
         ),
+        // The open-loop load generator (`rewrap-bench load`): arrival schedules, simulated clients
+        // (DPoP keys, tokens, prepared SRTs), NIO HTTP/1.1 connections, answer checks, thresholds;
+        // and the workloads (requests with their expected outcomes) the suite shares.
+        .target(
+            name: "RewrapLoad",
+            dependencies: [
+                "RewrapBenchKit", "RewrapAuth", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapGzip", "RewrapProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Benchmarks/RewrapLoad"
+        ),
         // Counts allocation calls: malloc and friends defined in the executable, forwarding to the
         // allocator in use.
         .target(name: "CAllocationCounter", path: "Benchmarks/CAllocationCounter"),
@@ -193,7 +209,7 @@ let package = Package(
         .executableTarget(
             name: "rewrap-bench",
             dependencies: driverModules + [
-                "RewrapBenchKit", "RewrapAuth", "CRewrapZlib",
+                "RewrapBenchKit", "RewrapLoad", "RewrapAuth", "RewrapGzip",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 "CAllocationCounter",
@@ -261,7 +277,7 @@ let package = Package(
         // Through real sockets, with AsyncHTTPClient and curl as the clients (not the server's code).
         .testTarget(
             name: "RewrapServerTests",
-            dependencies: ["RewrapServer", "RewrapAuth", "RewrapDevIdP", "RewrapProto", "RewrapEngine", "RewrapKeyRing", "RewrapClient",
+            dependencies: ["RewrapServer", "RewrapGzip", "RewrapAuth", "RewrapDevIdP", "RewrapProto", "RewrapEngine", "RewrapKeyRing", "RewrapClient",
                            "RewrapCrypto", "RewrapWire", "RewrapTestSupport", "RewrapEngineTestSupport",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -273,6 +289,15 @@ let package = Package(
                            .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle")]
         ),
         .testTarget(name: "RewrapBenchKitTests", dependencies: ["RewrapBenchKit"], exclude: ["Golden"]),
+        .testTarget(
+            name: "RewrapLoadTests",
+            dependencies: ["RewrapLoad", "RewrapBenchKit", "RewrapAuth", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapGzip",
+                           "RewrapProto", "RewrapTestSupport",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")]
+        ),
         .testTarget(
             name: "RewrapIntegrationTests",
             dependencies: ["RewrapKMS", "RewrapKeyRing", "RewrapKMSSimulator", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapEngine", "RewrapClient",

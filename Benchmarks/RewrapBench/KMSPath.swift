@@ -3,6 +3,7 @@ import RewrapAWSWire
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
+import RewrapLoad
 import RewrapKMS
 import RewrapKMSSimulator
 import RewrapProviders

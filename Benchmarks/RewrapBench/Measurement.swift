@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import RewrapLoad
 import CAllocationCounter
 import RewrapBenchKit
 import RewrapEngine
@@ -100,12 +101,7 @@ enum AllocationCounter {
 }
 
 enum ProcessUsage {
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    }
+    static func cpuSeconds() -> Double { ProcessCPU.ownSeconds() }
 
     /// Resident-set high-water mark of the process so far, MiB (Linux reports KiB).
     static func peakRSSMiB() -> Double {

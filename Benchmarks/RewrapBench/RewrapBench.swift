@@ -4,6 +4,7 @@ import RewrapBenchKit
 import RewrapClient
 import RewrapCrypto
 import RewrapKeyRing
+import RewrapLoad
 import RewrapKMSSimulator
 
 @main
@@ -22,7 +23,7 @@ struct RewrapBench: AsyncParsableCommand {
           swift run -c release rewrap-bench compare results/baseline.json \\
               results/<run>.json
         """,
-        subcommands: [Run.self, Server.self, Compare.self, Allocations.self, Render.self],
+        subcommands: [Run.self, Server.self, Load.self, Compare.self, Allocations.self, Render.self],
         defaultSubcommand: Run.self)
 }
 

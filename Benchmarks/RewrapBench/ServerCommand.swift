@@ -6,6 +6,7 @@ import RewrapBenchKit
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
+import RewrapLoad
 import RewrapKeyRing
 import RewrapWire
 

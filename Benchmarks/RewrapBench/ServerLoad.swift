@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import CRewrapZlib
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -7,6 +6,8 @@ import RewrapAuth
 import RewrapBenchKit
 import RewrapCrypto
 import RewrapEngine
+import RewrapGzip
+import RewrapLoad
 import RewrapWire
 import Synchronization
 
@@ -63,7 +64,9 @@ struct ServerClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/proto")
             request.headers.add(name: "Content-Encoding", value: "gzip")
             request.headers.add(name: "Accept-Encoding", value: "gzip")
-            request.body = .bytes(ByteBuffer(bytes: try GzipWriter.compress(RewrapRequestProto.encode(signedRequestToken: srt))))
+            // Level 1, as the server answers (RewrapGzip): connect-go's default 6 cost this client ~870 µs of
+            // ~1,800 per P-256 batch-64 request, CPU taken from the cores the server is measured on.
+            request.body = .bytes(Gzip.compress(ByteBuffer(bytes: RewrapRequestProto.encode(signedRequestToken: srt)), allocator: ByteBufferAllocator()))
         }
         if let proofs, let token {
             request.headers.add(name: "Authorization", value: "DPoP \(token)")
@@ -216,34 +219,6 @@ enum ServerLoad {
             result.add(workload.verify(response, request: index))
         }
         return result
-    }
-}
-
-/// gzip for request bodies, as connect-go's client sends them with `WithSendGzip`, but at
-/// level 1 rather than its default 6. Level 6 cost this load generator ~870 µs of the ~1,800 µs
-/// it spent per P-256 batch-64 request (perf, 2-vCPU VM): CPU taken from the two cores the
-/// server is measured on. The server pays a little more to inflate level 1 (a 50 KB batch-64
-/// SRT: 212 against 186 µs, zlib through Python on the same VM, ~0.5 % of its CPU per request).
-enum GzipWriter {
-    static func compress(_ input: [UInt8]) throws -> [UInt8] {
-        var stream = z_stream()
-        guard deflateInit2_(&stream, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
-                            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw BenchError("zlib: deflateInit2 failed")
-        }
-        defer { deflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))))
-        let written: Int = input.withUnsafeBytes { source in
-            output.withUnsafeMutableBytes { target in
-                stream.next_in = UnsafeMutablePointer(mutating: source.bindMemory(to: Bytef.self).baseAddress)
-                stream.avail_in = uInt(source.count)
-                stream.next_out = target.bindMemory(to: Bytef.self).baseAddress
-                stream.avail_out = uInt(target.count)
-                return deflate(&stream, Z_FINISH) == Z_STREAM_END ? target.count - Int(stream.avail_out) : -1
-            }
-        }
-        guard written >= 0 else { throw BenchError("zlib: deflate did not finish") }
-        return Array(output[0..<written])
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RewrapLoad
 import Synchronization
 
 /// A `rewrap` child process of the server benchmark (`keys generate`, `dev-idp`, `serve`): its
@@ -128,14 +129,7 @@ final class RewrapChild: @unchecked Sendable {
     }
 
     /// User + system CPU seconds of the process so far (all its threads), from /proc/PID/stat.
-    func cpuSeconds() -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return 0 }
-        // After "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
+    func cpuSeconds() -> Double { ProcessCPU.seconds(pid: pid) ?? 0 }
 
     /// SIGTERM, then up to `grace` for a clean exit, then SIGKILL. The exit status.
     @discardableResult

@@ -3,6 +3,7 @@ import RewrapBenchKit
 import RewrapClient
 import RewrapCrypto
 import RewrapEngine
+import RewrapLoad
 import RewrapKeyRing
 import RewrapKMSSimulator
 import RewrapRegistry

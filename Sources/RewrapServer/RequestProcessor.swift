@@ -4,6 +4,7 @@ import NIOCore
 import Prometheus
 import NIOHTTP1
 import RewrapEngine
+import RewrapGzip
 import RewrapProto
 
 /// From a request head to its answer: routing, the Connect rules, admission, and the RPCs.

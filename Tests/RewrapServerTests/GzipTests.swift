@@ -1,8 +1,8 @@
 import NIOCore
-@testable import RewrapServer
+import RewrapGzip
 import Testing
 
-/// `Gzip` (Connect/Gzip.swift): bodies inflate within their limit whatever the trailer claims,
+/// `Gzip` (RewrapGzip, the server's and the load generator's): bodies inflate within their limit whatever the trailer claims,
 /// and what `/bin/gzip` writes inflates as well as our own answers do.
 @Suite struct GzipTests {
     private let allocator = ByteBufferAllocator()

@@ -1,69 +1,75 @@
-import Foundation
 import RewrapBenchKit
 import RewrapClient
 import RewrapCrypto
-import RewrapEngine
 import RewrapWire
 
-/// Requests to replay, with what each KAO must come back as, so that every case ends with a
-/// correctness pass: good KAOs open to their DEK, bad ones are refused.
-struct Workload: Sendable {
-    enum Expected: Sendable {
+/// Requests to send, with what each KAO must come back as, so that every run ends with (or, under
+/// load, is) a correctness check: good KAOs open to their DEK, bad ones are refused with the
+/// KAS's error. Built from KAS *public* keys only, so the load generator can aim it at any KAS;
+/// the in-process suite builds it from its keyring's keys.
+package struct Workload: Sendable {
+    package enum Expected: Sendable {
         /// Permitted, and the rewrapped key opens to these bytes.
         case dek([UInt8])
-        /// Refused (tampered binding, unknown kid).
-        case refused
+        /// Refused with this `error` (a tampered binding or an unknown kid).
+        case refused(error: String)
         /// Permitted, and the rewrapped key reproduces the TDF's root signature (replay: the DEK is not known).
         case rootSignature(TDFManifest)
     }
 
-    struct Entry: Sendable {
-        var policyID: String
-        var kaoID: String
-        var expected: Expected
+    package struct Entry: Sendable {
+        package var policyID: String
+        package var kaoID: String
+        package var expected: Expected
     }
 
+    /// The `error` of a KAO whose unwrap failed (opentdf-rewrap.md §4.4: wrong key, unknown kid,
+    /// bad binding all read `bad request`), as the Go KAS and the engine write it.
+    package static let badRequestError = "invalid_argument: request error\nrpc error: code = InvalidArgument desc = bad request"
+
     /// uniform, mixed or replay.
-    let kind: String
+    package let kind: String
     /// The KAS key algorithm, or "mixed" / "replay".
-    let algorithmLabel: String
-    let clientAlgorithm: KeyAlgorithm
-    let batch: Int
-    let clientKey: PrivateKey
-    let requests: [UnsignedRewrapRequest]
+    package let algorithmLabel: String
+    package let clientAlgorithm: KeyAlgorithm
+    package let batch: Int
+    package let clientKey: PrivateKey
+    package let requests: [UnsignedRewrapRequest]
     /// entries[r]: the KAOs of request r, in order.
-    let entries: [[Entry]]
+    package let entries: [[Entry]]
 
     /// Distinct requests in the uniform and mixed workloads, replayed round-robin: a few for small
     /// batches, one for large ones (the engine keeps nothing per request, and every case checks
     /// each KAO once, so this keeps the correctness pass short).
-    static func variants(batch: Int) -> Int { batch >= 128 ? 1 : 4 }
+    package static func variants(batch: Int) -> Int { batch >= 128 ? 1 : 4 }
 
-    static func kid(_ algorithm: KeyAlgorithm, generation: Int = 1) -> String {
+    package static func kid(_ algorithm: KeyAlgorithm, generation: Int = 1) -> String {
         generation == 1 ? "bench-\(algorithm)" : "bench-\(algorithm)-g\(generation)"
     }
 
     /// Every KAO wrapped to one KAS key, written as the OpenTDF Go SDK writes them.
-    static func uniform(kas: KASKey, clientKey: PrivateKey, batch: Int) throws -> Workload {
-        try generated(kind: "uniform", label: kas.privateKey.algorithm.description, kas: [kas], clientKey: clientKey,
-                      batch: batch, badFraction: 0)
+    package static func uniform(kas: TDFWriter.KASPublicKey, clientKey: PrivateKey, batch: Int,
+                                variants: Int? = nil) throws -> Workload {
+        try generated(kind: "uniform", label: kas.key.algorithm.description, kas: [kas], clientKey: clientKey,
+                      batch: batch, badFraction: 0, variants: variants)
     }
 
     /// KAOs spread round-robin over several KAS keys (kids and algorithms); `badFraction` of them are
     /// bad, alternately with a tampered policy binding and with a kid the KAS does not have.
-    static func mixed(kas: [KASKey], clientKey: PrivateKey, batch: Int, badFraction: Double) throws -> Workload {
-        try generated(kind: "mixed", label: "mixed", kas: kas, clientKey: clientKey, batch: batch, badFraction: badFraction)
+    package static func mixed(kas: [TDFWriter.KASPublicKey], clientKey: PrivateKey, batch: Int, badFraction: Double,
+                              variants: Int? = nil) throws -> Workload {
+        try generated(kind: "mixed", label: kas.count == 1 ? kas[0].key.algorithm.description : "mixed", kas: kas,
+                      clientKey: clientKey, batch: batch, badFraction: badFraction, variants: variants)
     }
 
-    private static func generated(kind: String, label: String, kas: [KASKey], clientKey: PrivateKey, batch: Int,
-                                  badFraction: Double) throws -> Workload {
+    private static func generated(kind: String, label: String, kas keys: [TDFWriter.KASPublicKey], clientKey: PrivateKey,
+                                  batch: Int, badFraction: Double, variants: Int?) throws -> Workload {
         let writer = TDFWriter()
         let clientPEM = try clientKey.publicKey.pem()
-        let keys = kas.map { TDFWriter.KASPublicKey(kid: $0.kid, key: $0.privateKey.publicKey) }
         var requests: [UnsignedRewrapRequest] = []
         var entries: [[Entry]] = []
         var bad = 0
-        for variant in 0..<variants(batch: batch) {
+        for variant in 0..<(variants ?? Self.variants(batch: batch)) {
             let policy = TDFWriter.policyBase64()
             var kaos: [KeyAccess] = []
             var expected: [Entry] = []
@@ -82,7 +88,8 @@ struct Workload: Sendable {
                     bad += 1
                 }
                 kaos.append(kao)
-                expected.append(Entry(policyID: "policy", kaoID: "kao-\(index)", expected: isBad ? .refused : .dek(dek.copyBytes())))
+                expected.append(Entry(policyID: "policy", kaoID: "kao-\(index)",
+                                      expected: isBad ? .refused(error: badRequestError) : .dek(dek.copyBytes())))
             }
             requests.append(RewrapRequestBuilder.request(clientPublicKeyPEM: clientPEM,
                                                          policies: [(id: "policy", body: policy, kaos: kaos)]))
@@ -94,7 +101,7 @@ struct Workload: Sendable {
 
     /// The KAOs of real .tdf files, `batch` per request (the last may hold fewer), each under its
     /// file's policy.
-    static func replay(_ files: [(name: String, manifest: TDFManifest)], clientKey: PrivateKey, batch: Int) throws -> Workload {
+    package static func replay(_ files: [(name: String, manifest: TDFManifest)], clientKey: PrivateKey, batch: Int) throws -> Workload {
         let clientPEM = try clientKey.publicKey.pem()
         var pending: [(file: Int, kao: KeyAccess)] = []
         for (index, file) in files.enumerated() {
@@ -123,36 +130,9 @@ struct Workload: Sendable {
                         clientKey: clientKey, requests: requests, entries: entries)
     }
 
-    /// Rewraps every request once, one at a time, and checks every KAO's outcome. With
-    /// `countingAllocationsOver`, requests go on round-robin until at least that many KAOs, and the
-    /// allocations of the rewraps alone, not of the checks, are counted and returned per KAO (nil
-    /// when not asked, or when the counter is not in the process).
-    func check(engine: RewrapEngine, countingAllocationsOver target: Int? = nil) async -> (BenchReport.Correctness, mallocsPerKAO: Double?) {
-        let counting = target != nil && AllocationCounter.isActive
-        let writer = TDFWriter()
-        var result = BenchReport.Correctness()
-        var allocations = 0
-        var counted = 0
-        var index = 0
-        while index < requests.count || (counting && counted < target!) {
-            let request = index % requests.count
-            if counting { AllocationCounter.start() }
-            let response = try? await engine.rewrap(requests[request])
-            if counting { allocations += AllocationCounter.stop() }
-            counted += entries[request].count
-            // Each request is checked once; the rounds after the first only add to the count.
-            if index < requests.count { result.add(verify(response, entries[request], writer: writer)) }
-            index += 1
-        }
-        return (result, counting ? Double(allocations) / Double(max(counted, 1)) : nil)
-    }
-
-    /// The outcome of request `index`'s KAOs in `response` (the server path's check, over the network).
-    func verify(_ response: RewrapResponse?, request index: Int) -> BenchReport.Correctness {
-        verify(response, entries[index], writer: TDFWriter())
-    }
-
-    private func verify(_ response: RewrapResponse?, _ expectations: [Entry], writer: TDFWriter) -> BenchReport.Correctness {
+    /// The outcome of request `index`'s KAOs in `response` (nil: the request failed as a whole).
+    package func verify(_ response: RewrapResponse?, request index: Int, writer: TDFWriter = TDFWriter()) -> BenchReport.Correctness {
+        let expectations = entries[index]
         var result = BenchReport.Correctness()
         result.kaos = expectations.count
         guard let response else {
@@ -160,12 +140,12 @@ struct Workload: Sendable {
             return result
         }
         for entry in expectations {
-            let permitted = response.result(policyID: entry.policyID, keyAccessObjectID: entry.kaoID)?.status == "permit"
+            let found = response.result(policyID: entry.policyID, keyAccessObjectID: entry.kaoID)
             switch entry.expected {
-            case .refused:
-                if permitted { result.unexpectedOutcomes += 1 } else { result.refusedAsExpected += 1 }
+            case .refused(let error):
+                if found?.error == error { result.refusedAsExpected += 1 } else { result.unexpectedOutcomes += 1 }
             case .dek, .rootSignature:
-                guard permitted else {
+                guard found?.status == "permit" else {
                     result.unexpectedOutcomes += 1
                     continue
                 }

@@ -2,11 +2,12 @@ internal import CRewrapZlib
 import NIOCore
 import Synchronization
 
-/// gzip bodies (kas-server.md §2.4), the only zlib calls of the server. Decompression is bounded:
+/// gzip bodies (kas-server.md §2.4), the only zlib calls of the project: the server's request
+/// and answer bodies, and the load generator's (`rewrap-bench load`). Decompression is bounded:
 /// a small wire body that inflates past `limit` (a gzip bomb) stops at the limit, having
 /// allocated at most the limit, and is refused as `resource_exhausted`.
-enum Gzip {
-    enum Failure: Error, Equatable {
+package enum Gzip {
+    package enum Failure: Error, Equatable {
         /// Not a gzip stream, or a corrupt one: `invalid_argument`.
         case corrupt
         /// The inflated size passed the limit; the size reached so far.
@@ -21,7 +22,7 @@ enum Gzip {
     /// into its buffer (zlib then needs no sliding window, unless this stream grew one on an
     /// earlier body that took several calls); streams are reused (`Inflaters`), so a request
     /// allocates only its output.
-    static func decompress(_ input: ByteBuffer, limit: Int, allocator: ByteBufferAllocator) throws(Failure) -> ByteBuffer {
+    package static func decompress(_ input: ByteBuffer, limit: Int, allocator: ByteBufferAllocator) throws(Failure) -> ByteBuffer {
         let inflater = Inflaters.shared.take()
         defer { Inflaters.shared.give(inflater) }
         let stream = inflater.stream
@@ -130,7 +131,7 @@ enum Gzip {
     /// cost more than compressing a small answer. Huffman coding alone is no faster here (it
     /// codes every byte as a literal) and compresses a rewrap answer far less (its repeated
     /// field names and metadata keys: 0.93 against 0.61 of the size at batch 64).
-    static func compress(_ input: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func compress(_ input: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
         var stream = z_stream()
         // 2^windowBits ≥ the input (zlib allows 9…15); memLevel sizes the hash to match.
         let needed = Int.bitWidth - max(input.readableBytes - 1, 1).leadingZeroBitCount

@@ -1,0 +1,61 @@
+import NIOCore
+import NIOPosix
+
+/// Runs a plan: one `LoadLoop` per generator thread, connections opened first, then one clock
+/// for all loops; the loops' results merged.
+package enum LoadRun {
+    /// `progress`: called every `progressEvery` seconds (0: never) with a one-line status.
+    package static func run(_ plan: LoadPlan, serverPID: Int32? = nil, progressEvery: Double = 0,
+                            progress report: @escaping @Sendable (String) -> Void = { _ in }) async throws -> LoadResult {
+        precondition(!plan.targets.isEmpty && !plan.clients.isEmpty && plan.threads >= 1 && plan.maxInFlight >= 1)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: plan.threads)
+        let progress = LoadProgress()
+        var eventLoops = group.makeIterator()
+        var loops: [LoadLoop] = []
+        for index in 0..<plan.threads {
+            guard let loop = eventLoops.next() else { break }
+            loops.append(LoadLoop(loop: loop, plan: plan, index: index, loops: plan.threads, progress: progress))
+        }
+        do {
+            try await EventLoopFuture.andAllSucceed(loops.map { $0.connect() }, on: group.next()).get()
+        } catch {
+            for loop in loops { loop.abandon(error) }
+            for loop in loops { _ = try? await loop.outcome.get() }
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let generatorBefore = ProcessCPU.ownSeconds()
+        let serverBefore = serverPID.flatMap { ProcessCPU.seconds(pid: $0) }
+        // A common start a little ahead, so every loop's first arrival is on time.
+        let start = NIODeadline.now().uptimeNanoseconds + 20_000_000
+        for loop in loops { loop.begin(at: start) }
+        let reporter: Task<Void, Never>? = progressEvery > 0 ? Task {
+            let begun = ContinuousClock.now
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: .seconds(progressEvery)) } catch { return }
+                let elapsed = (ContinuousClock.now - begun) / .seconds(1)
+                let sent = progress.sent.load(ordering: .relaxed)
+                let ok = progress.succeeded.load(ordering: .relaxed)
+                let failed = progress.failed.load(ordering: .relaxed)
+                let wrong = progress.wrongDEKs.load(ordering: .relaxed)
+                report(String(format: "%6.1f s  sent %d  ok %d  failed %d  in flight or waiting %d%@", elapsed, sent, ok, failed,
+                              max(0, sent - ok - failed), wrong > 0 ? "  WRONG DEKs \(wrong)" : ""))
+            }
+        } : nil
+        var total = LoadResult()
+        var seconds = 0.0
+        for loop in loops {
+            let part = try await loop.outcome.get()
+            total.add(part)
+            seconds = max(seconds, part.seconds)
+        }
+        reporter?.cancel()
+        total.seconds = seconds
+        total.generatorCPUSeconds = ProcessCPU.ownSeconds() - generatorBefore
+        if let serverPID, let before = serverBefore, let after = ProcessCPU.seconds(pid: serverPID) {
+            total.serverCPUSeconds = after - before
+        }
+        try? await group.shutdownGracefully()
+        return total
+    }
+}

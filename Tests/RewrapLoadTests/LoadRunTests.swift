@@ -1,0 +1,100 @@
+import Foundation
+import RewrapClient
+import RewrapCrypto
+import RewrapTestSupport
+import Testing
+@testable import RewrapLoad
+
+/// `LoadRun` against `FakeKAS` doubles: that the generator measures right (rate, coordinated
+/// omission) and catches a KAS that answers wrong.
+@Suite struct LoadRunTests {
+    static func plan(_ kas: FakeKAS, rate: Double, duration: Double, clientKey: KeyAlgorithm = .ec(.p256),
+                     batch: Int = 1) throws -> LoadPlan {
+        let kasKey = TDFWriter.KASPublicKey(kid: "k1", key: try PrivateKey.generate(.ec(.p256)).publicKey)
+        let workload = try Workload.uniform(kas: kasKey, clientKey: try PrivateKey.generate(clientKey), batch: batch)
+        let client = try SimulatedClient(workload: workload, dpopKey: try PrivateKey.generate(.ec(.p256)), authentication: .none, targets: 1)
+        var plan = LoadPlan(targets: [try #require(LoadTarget(url: kas.url))], schedule: ArrivalSchedule(rate: rate, duration: duration),
+                            clients: [client])
+        plan.threads = 1
+        plan.batch = batch
+        return plan
+    }
+
+    /// Below saturation the generator sends at the rate it was asked for.
+    @Test func achievedRateMatchesTheOfferedRate() async throws {
+        let kas = try await FakeKAS(.emptyAnswers(stallAt: -1, stall: .zero))
+        var plan = try Self.plan(kas, rate: 400, duration: 2)
+        plan.maxInFlight = 8
+        plan.threads = 2
+        plan.checkEvery = 0
+        let result = try await LoadRun.run(plan)
+        try await kas.stop()
+        #expect(result.scheduled == 800 && result.sent == 800 && result.succeeded == 800, "\(result.errors)")
+        #expect(result.achievedRate / 400 >= 0.99, "achieved \(result.achievedRate)/s")
+        #expect(kas.requests.load(ordering: .relaxed) == 800)
+    }
+
+    /// One 200 ms stall on the only connection: every request due during it waits, and its
+    /// latency — from its intended send time — shows the wait. A closed loop would have sent
+    /// nothing during the stall and recorded a single slow request.
+    @Test func aStallShowsInTheLatencyOfEveryRequestItHeldUp() async throws {
+        let kas = try await FakeKAS(.emptyAnswers(stallAt: 100, stall: .milliseconds(200)))
+        var plan = try Self.plan(kas, rate: 200, duration: 2)
+        plan.maxInFlight = 1
+        plan.checkEvery = 0
+        let result = try await LoadRun.run(plan)
+        try await kas.stop()
+        #expect(result.succeeded == 400, "\(result.errors)")
+        // ~40 requests were due during the stall; the first dozen waited over 140 ms.
+        #expect(result.latency.percentile(100) >= 195_000, "max \(result.latency.percentile(100)) µs")
+        #expect(result.latency.percentile(97) >= 60_000, "p97 \(result.latency.percentile(97)) µs: the held-up requests count")
+        #expect(result.latency.percentile(50) < 50_000, "p50 \(result.latency.percentile(50)) µs: the rest were quick")
+    }
+
+    /// A KAS that permits every KAO with a DEK other than the one wrapped: every checked answer
+    /// counts its KAOs as wrong DEKs, and sampling checks one answer in N.
+    @Test func wrongDEKsAreCaught() async throws {
+        let kas = try await FakeKAS(.wrongDEKs)
+        let plan = try Self.plan(kas, rate: 50, duration: 1, clientKey: .rsa2048, batch: 2)
+        let result = try await LoadRun.run(plan)
+        #expect(result.succeeded == 50)
+        #expect(result.checkedResponses == 50)
+        #expect(result.correctness.kaos == 100 && result.correctness.wrongDEKs == 100 && result.correctness.rewrapped == 0)
+        var sampled = try Self.plan(kas, rate: 50, duration: 1, clientKey: .rsa2048)
+        sampled.checkEvery = 5
+        let some = try await LoadRun.run(sampled)
+        try await kas.stop()
+        #expect(some.checkedResponses == 10 && some.correctness.wrongDEKs == 10)
+    }
+
+    /// Nothing listening: the run does not start, and says where it could not connect.
+    @Test func anUnreachableTargetFailsBeforeTheRun() async throws {
+        let kas = try await FakeKAS(.emptyAnswers(stallAt: -1, stall: .zero))
+        let plan = try Self.plan(kas, rate: 10, duration: 1)
+        try await kas.stop()
+        await #expect(throws: LoadError.self) { try await LoadRun.run(plan) }
+    }
+}
+
+/// `rewrap-bench load` as a user runs it, against a double that answers wrong DEKs: exit 2 and
+/// the count on stdout.
+@Suite struct LoadBinaryTests {
+    static let bench = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rewrap-bench")
+
+    @Test func wrongDEKsFailTheRunWithExitTwo() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.bench.path), "rewrap-bench is built beside the tests")
+        let kas = try await FakeKAS(.wrongDEKs)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("load-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pem = folder.appendingPathComponent("kas.pem")
+        try PrivateKey.generate(.ec(.p256)).publicKey.pem().write(to: pem, atomically: true, encoding: .utf8)
+        let run = try ChildProcess.run(Self.bench, ["load", "--url", kas.url, "--no-auth", "--kas-public", "k1=\(pem.path)",
+                                                    "--client-key", "rsa:2048", "--clients", "1", "--rate", "20", "--duration", "1",
+                                                    "--threshold", "p99<10s", "--progress", "0"], timeout: .seconds(120))
+        try await kas.stop()
+        #expect(run.status == 2, "\(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("20 WRONG DEKs"), "\(run.stdout)")
+        #expect(run.stderr.contains("error: 20 wrong DEK(s)"), "\(run.stderr)")
+    }
+}
