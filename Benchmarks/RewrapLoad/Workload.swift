@@ -139,17 +139,25 @@ package struct Workload: Sendable {
             result.unexpectedOutcomes = expectations.count
             return result
         }
+        // One opener per answer: its KAOs share the session key (parsed, and the wrapping key
+        // derived, once). An answer whose session key does not parse opens nothing.
+        var opener: Result<TDFWriter.ResponseOpener, CryptoError>?
         for entry in expectations {
             let found = response.result(policyID: entry.policyID, keyAccessObjectID: entry.kaoID)
             switch entry.expected {
             case .refused(let error):
                 if found?.error == error { result.refusedAsExpected += 1 } else { result.unexpectedOutcomes += 1 }
             case .dek, .rootSignature:
-                guard found?.status == "permit" else {
+                guard let wrapped = found?.kasWrappedKey else {
                     result.unexpectedOutcomes += 1
                     continue
                 }
-                let dek = try? writer.unwrap(response, policyID: entry.policyID, keyAccessObjectID: entry.kaoID, clientPrivateKey: clientKey)
+                if opener == nil {
+                    opener = Result { () throws(CryptoError) in
+                        try writer.opener(sessionPublicKeyPEM: response.sessionPublicKey, clientPrivateKey: clientKey)
+                    }
+                }
+                let dek = try? opener?.get().open(wrapped)
                 let right: Bool
                 switch entry.expected {
                 case .dek(let bytes): right = dek?.copyBytes() == bytes

@@ -158,16 +158,38 @@ public final class TDFWriter {
     public func unwrapResult(
         _ kasWrappedKey: [UInt8], sessionPublicKeyPEM: String, clientPrivateKey: PrivateKey
     ) throws(CryptoError) -> SecureBytes {
+        try opener(sessionPublicKeyPEM: sessionPublicKeyPEM, clientPrivateKey: clientPrivateKey).open(kasWrappedKey)
+    }
+
+    /// Opens the `kasWrappedKey`s of one response. For an EC client the session key is parsed and
+    /// the wrapping key derived once, for all its KAOs (they share the response's session key):
+    /// per KAO, a PEM parse and an ECDH were most of what a load generator spent checking a
+    /// batch-64 answer.
+    public func opener(sessionPublicKeyPEM: String, clientPrivateKey: PrivateKey) throws(CryptoError) -> ResponseOpener {
         switch clientPrivateKey.algorithm {
         case .rsa:
-            let out = SecureBytes(count: 512)
-            let length = try withBytes(kasWrappedKey) { (ciphertext) throws(CryptoError) in
-                try worker.rsaOAEPDecrypt(ciphertext, with: clientPrivateKey, into: out.slice(0..<512))
-            }
-            return out.withUnsafeBytes { SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+            return ResponseOpener(worker: worker, clientPrivateKey: clientPrivateKey, wrapKey: nil)
         case .ec:
             let session = try PublicKey(pem: sessionPublicKeyPEM, allowCertificate: false)
-            let wrapKey = try ecWrapKey(clientPrivateKey, session)
+            return ResponseOpener(worker: worker, clientPrivateKey: clientPrivateKey, wrapKey: try ecWrapKey(clientPrivateKey, session))
+        }
+    }
+
+    /// See `opener(sessionPublicKeyPEM:clientPrivateKey:)`.
+    public struct ResponseOpener {
+        let worker: CryptoWorker
+        let clientPrivateKey: PrivateKey
+        /// EC: HKDF(ECDH(client, session)); nil for an RSA client.
+        let wrapKey: SecureBytes?
+
+        public func open(_ kasWrappedKey: [UInt8]) throws(CryptoError) -> SecureBytes {
+            guard let wrapKey else {
+                let out = SecureBytes(count: 512)
+                let length = try withBytes(kasWrappedKey) { (ciphertext) throws(CryptoError) in
+                    try worker.rsaOAEPDecrypt(ciphertext, with: clientPrivateKey, into: out.slice(0..<512))
+                }
+                return out.withUnsafeBytes { SecureBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+            }
             let dek = SecureBytes(count: Swift.max(0, kasWrappedKey.count - CryptoWorker.gcmOverhead))
             try wrapKey.withUnsafeBytes { (key) throws(CryptoError) in
                 try withBytes(kasWrappedKey) { (sealed) throws(CryptoError) in

@@ -32,6 +32,10 @@ public final class PublicKey: @unchecked Sendable {
     }
 
     public convenience init(pem: String, allowCertificate: Bool = true) throws(CryptoError) {
+        if let (pkey, curve) = canonicalECPublicKey(pem: pem) {
+            self.init(sharing: pkey, algorithm: .ec(curve))
+            return
+        }
         let pkey = try withBytes(Array(pem.utf8)) { (buffer) throws(CryptoError) in
             try parsePublicKeyPEM(buffer, allowCertificate: allowCertificate)
         }
