@@ -4,6 +4,8 @@ import PackageDescription
 // The module graph, top to bottom (A → B: A imports B); each module depends only on what it uses.
 //
 //   rewrap (CLI), rewrap-bench → the modules below they drive
+//   RewrapLoad (Benchmarks) → RewrapAuth, RewrapClient,    the open-loop load generator (`rewrap-bench load`)
+//                          RewrapGzip, RewrapProto, NIO*   and the workloads the suite shares
 //   RewrapServer         → RewrapEngine, RewrapAuth,       the Connect-RPC KAS: NIO transport (HTTP/1.1, h2c,
 //                          RewrapProto, RewrapKeyRing,     TLS), Connect unary, AccessService + health,
 //                          RewrapRegistry, RewrapGzip,     admission, the engine's threads, metrics, audit
@@ -28,6 +30,7 @@ import PackageDescription
 //                                                          the JSONValue a JWK is read from)
 //   RewrapWire                                             the wire model, JSON writer, base64, hex
 //   RewrapAsync                                            a cancellation-aware async semaphore (KMS client, simulator HSM)
+//   RewrapGzip           → CRewrapZlib, NIOCore            gzip bodies, bounded inflate (server, load generator)
 /// What the two executables that drive everything (the CLI and the benchmark) link.
 let driverModules: [Target.Dependency] = [
     "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",

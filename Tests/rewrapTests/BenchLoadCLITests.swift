@@ -1,0 +1,64 @@
+import Foundation
+import RewrapBenchKit
+import RewrapTestSupport
+import Testing
+
+/// `rewrap-bench load` as the README runs it, against `rewrap serve` with real authentication
+/// from `rewrap dev-idp` (all three built binaries): keys from the PublicKey RPC, DPoP-bound
+/// tokens, every answer checked, bad KAOs refused as they must be, thresholds and exit codes.
+/// Short runs: the figures of a debug build mean nothing; the path through does.
+@Suite struct BenchLoadCLITests {
+    static let bench = BenchServerCLITests.bench
+
+    @Test func loadAgainstServeWithAuthentication() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.bench.path), "rewrap-bench is built beside the tests")
+        try #require(FileManager.default.isExecutableFile(atPath: KMSCLITests.executable.path), "rewrap is built beside the tests")
+        let box = try ChildSandbox(environment: [:])
+        let idp = try box.start(["dev-idp", "--port", "0", "--audience", "http://localhost:8080"])
+        defer { idp.kill() }
+        let idpPort = try #require(idp.waitForPort(), "dev-idp printed its port: \(idp.stdout.text) \(idp.stderr.text)")
+        try ServeCLITests.generateKeys(box)
+        let server = try box.start(["serve", "--keyring", "kas/keyring.yaml", "--port", "0", "--issuer", "http://127.0.0.1:\(idpPort)",
+                                    "--audience", "http://localhost:8080", "--require-dpop", "--log-level", "warning"])
+        defer { server.kill() }
+        let port = try #require(server.waitForPort(), "serve printed its port: \(server.stdout.text) \(server.stderr.text)")
+        let common = ["load", "--url", "http://127.0.0.1:\(port)", "--token-url", "http://127.0.0.1:\(idpPort)/token",
+                      "--clients", "2", "--progress", "0"]
+
+        // Both KAS key algorithms, a quarter of the KAOs bad, every answer checked.
+        let report = box.path("load.json")
+        let run = try ChildProcess.run(Self.bench, common + ["--algorithms", "rsa:2048,ec:secp256r1", "--batch", "4", "--bad-fraction", "0.25",
+                                                             "--rate", "40", "--duration", "1", "--threshold", "error_rate<=0",
+                                                             "--threshold", "wrong_deks==0", "--threshold", "p99<5s", "--out", report],
+                                       timeout: .seconds(180))
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("due 40  sent 40  ok 40  failed 0"), "\(run.stdout)")
+        #expect(run.stdout.contains("160 KAOs, 120 opened to their DEK, 40 refused as expected, 0 WRONG DEKs, 0 unexpected"), "\(run.stdout)")
+        #expect(run.stdout.contains("threshold   error_rate<=0: 0 held"), "\(run.stdout)")
+        #expect(run.stderr.contains("KAS keys: r1 (rsa:2048), e1 (ec:secp256r1)"), "\(run.stderr)")
+        let json = try #require(try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
+        #expect(json["succeeded"] as? Int == 40)
+        #expect((json["settings"] as? [String: Any])?["authentication"] as? String == "dpop")
+        // No token or secret in anything it printed.
+        #expect(!run.stdout.contains("eyJ") && !run.stderr.contains("eyJ"))
+
+        // A threshold that cannot hold: exit 1, named.
+        let broken = try ChildProcess.run(Self.bench, common + ["--rate", "20", "--duration", "0.5", "--threshold", "p50<1us"],
+                                          timeout: .seconds(120))
+        #expect(broken.status == 1, "\(broken.stdout)\n\(broken.stderr)")
+        #expect(broken.stderr.contains("thresholds broken: p50<1us (was "), "\(broken.stderr)")
+
+        // Without credentials the KAS refuses every request: counted by kind, not a crash.
+        let refused = try ChildProcess.run(Self.bench, ["load", "--url", "http://127.0.0.1:\(port)", "--no-auth", "--rate", "20",
+                                                        "--duration", "0.5", "--progress", "0", "--threshold", "error_rate<0.5"],
+                                           timeout: .seconds(120))
+        #expect(refused.status == 1, "\(refused.stdout)\n\(refused.stderr)")
+        #expect(refused.stdout.contains("× HTTP 401 unauthenticated"), "\(refused.stdout)")
+
+        // Bad usage: exit 64 with the reason; the help teaches by example.
+        let usage = try ChildProcess.run(Self.bench, ["load", "--no-auth"], timeout: .seconds(30))
+        #expect(usage.status == 64 && usage.stderr.contains("--url"), "\(usage.stderr)")
+        let help = try ChildProcess.run(Self.bench, ["help", "load"], timeout: .seconds(30))
+        #expect(help.stdout.contains("Examples:") && help.stdout.contains("--threshold"))
+    }
+}
