@@ -31,6 +31,7 @@ import PackageDescription
 //   RewrapWire                                             the wire model, JSON writer, base64, hex
 //   RewrapAsync                                            a cancellation-aware async semaphore (KMS client, simulator HSM)
 //   RewrapGzip           → CRewrapZlib, NIOCore            gzip bodies, bounded inflate (server, load generator)
+//   RewrapSeededRandom                                     SplitMix64 (KMS simulator, load generator schedules)
 /// What the two executables that drive everything (the CLI and the benchmark) link.
 let driverModules: [Target.Dependency] = [
     "RewrapEngine", "RewrapKeyRing", "RewrapRegistry", "RewrapRegistrySQLite", "RewrapKMS", "RewrapProviders",
@@ -92,6 +93,8 @@ let package = Package(
         .target(name: "RewrapCrypto", dependencies: ["COpenSSL", "RewrapWire"]),
         .target(name: "RewrapWire"),
         .target(name: "RewrapAsync"),
+        // A seeded generator the KMS simulator and the load generator share (reproducible draws).
+        .target(name: "RewrapSeededRandom"),
         // The connection registry and answer writer the two loopback servers (dev IdP, KMS
         // simulator) share.
         .target(
@@ -141,7 +144,7 @@ let package = Package(
         .target(
             name: "RewrapKMSSimulator",
             dependencies: [
-                "RewrapAWSWire", "RewrapAsync", "RewrapCrypto", "RewrapWire", "RewrapLoopbackHTTP",
+                "RewrapAWSWire", "RewrapAsync", "RewrapCrypto", "RewrapWire", "RewrapLoopbackHTTP", "RewrapSeededRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -195,7 +198,7 @@ let package = Package(
         .target(
             name: "RewrapLoad",
             dependencies: [
-                "RewrapBenchKit", "RewrapAuth", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapGzip", "RewrapProto",
+                "RewrapBenchKit", "RewrapAuth", "RewrapClient", "RewrapCrypto", "RewrapWire", "RewrapGzip", "RewrapProto", "RewrapSeededRandom",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

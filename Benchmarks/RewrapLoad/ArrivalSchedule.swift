@@ -1,4 +1,5 @@
 import Foundation
+import RewrapSeededRandom
 
 /// When each request of an open-loop run is due, fixed before the run and independent of the
 /// responses (what makes the run open-loop: a slow answer delays no later request, and latency
@@ -77,7 +78,7 @@ package struct ArrivalSchedule: Sendable, Equatable {
                 global += 1
                 switch schedule.process {
                 case .constant: cumulative = Double(index)
-                case .poisson: cumulative += random.exponential()
+                case .poisson: cumulative += random.nextExponential()
                 }
                 guard let t = schedule.time(ofCumulative: cumulative) else { return nil }
                 if schedule.segment.contains(index) { return (index, UInt64(t * 1e9)) }
@@ -110,26 +111,4 @@ package struct Segment: Sendable, Equatable, CustomStringConvertible {
     package func contains(_ arrival: Int) -> Bool { arrival % count == index }
 
     package var description: String { "\(index + 1)/\(count)" }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator, so that a Poisson schedule is
-/// the same in every segment's process and on every run with the same seed.
-struct SplitMix64: Sendable, Equatable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// An exponential variate of mean 1: −ln(u), u uniform in (0, 1].
-    mutating func exponential() -> Double {
-        let u = (Double(next() >> 11) + 1) / 9_007_199_254_740_992.0
-        return -log(u)
-    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import RewrapAsync
 import RewrapAWSWire
 import RewrapCrypto
+import RewrapSeededRandom
 import RewrapWire
 import Synchronization
 

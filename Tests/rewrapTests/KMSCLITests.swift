@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import RewrapTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
@@ -126,8 +127,18 @@ import Testing
         let client = KMSClient(transport: transport, host: "127.0.0.1:\(port)", region: "us-east-1",
                                credentials: .init(accessKeyID: "AKIDCLITEST", secretAccessKey: "cli-test-secret"), policy: policy)
         let inFlight = Task { try await client.createKey(spec: .symmetricDefault, usage: .encryptDecrypt) }
-        // The request is in the simulator's 1.5 s service time when the signal comes.
-        try await Task.sleep(for: .milliseconds(500))
+        // The signal comes while the request is in the simulator's 1.5 s service time: once its
+        // arrival is counted (a fixed 500 ms wait was not always enough in a busy parallel suite:
+        // the request had not arrived, and the drain rightly reset its idle connection).
+        let arrivalDeadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < arrivalDeadline {
+            if let response = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/admin/counters"),
+                                                                   timeout: .seconds(2)),
+               let body = try? await response.body.collect(upTo: 1 << 20),
+               let view = try? JSONDecoder().decode(RunningChild.CountersView.self, from: Data(body.readableBytesView)),
+               view.requests["CreateKey"] == 1 { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         simulator.signal(SIGTERM)
         let answered = await inFlight.result
         #expect((try? answered.get())?.KeySpec == .symmetricDefault, "the request in flight was answered: \(answered)")
