@@ -64,7 +64,7 @@ struct Load: AsyncParsableCommand {
     var kasPublic: [String] = []
     @Option(help: "KAOs per request.") var batch = 1
     @Option(help: "Distinct simulated clients (each its own rewrap and DPoP key, and token).") var clients = 4
-    @Option(help: "The clients' rewrap key: ec:secp256r1 (as the Go SDK's default) or rsa:2048.") var clientKey = "ec:secp256r1"
+    @Option(help: "The clients' rewrap key: ec:secp256r1, or rsa:2048 (the Go SDK's default; checking its answers costs an RSA decrypt per KAO).") var clientKey = "ec:secp256r1"
     @Option(help: "Share of KAOs that are bad (tampered binding, unknown kid); they must be refused.") var badFraction = 0.0
     @Option(help: "Request encoding: proto (application/proto, the SDKs') or json.") var encoding = "proto"
     @Flag(help: "Send and accept identity bodies instead of gzip.") var noGzip = false
@@ -85,6 +85,14 @@ struct Load: AsyncParsableCommand {
     @Option(help: "The KAS's process id, when it runs on this machine: its CPU per request is reported beside the generator's.")
     var serverPID: Int32?
     @Option(help: "Seconds between progress lines on stderr (0: none).") var progress: Double = 5
+
+    @Flag(help: ArgumentHelp("Search for the maximum sustainable rate (the knee) instead of one run.",
+                             discussion: "Steps of --duration seconds from --rate, doubling until one fails, then bisection, then a confirmation run."))
+    var findMax = false
+    @Option(help: "--find-max: the p99 a step must keep (with a unit).") var sloP99 = "25ms"
+    @Option(help: "--find-max: the error rate a step may have at most.") var errorBudget = 0.001
+    @Option(help: "--find-max: the highest rate tried.") var maxRate: Double = 100_000
+    @Option(help: "--find-max: stop bisecting when pass and fail are within this fraction.") var precision = 0.05
 
     func validate() throws {
         guard !urls.isEmpty else { throw ValidationError("give the KAS with --url http://host:port") }
@@ -117,6 +125,13 @@ struct Load: AsyncParsableCommand {
         for text in threshold {
             do { _ = try Threshold(parsing: text) } catch { throw ValidationError(error.description) }
         }
+        if findMax {
+            guard endRate == nil, segment == "1/1" else { throw ValidationError("--find-max runs whole constant-rate steps: no --end-rate or --segment") }
+            guard (try? Threshold(parsing: "p99<" + sloP99)) != nil else { throw ValidationError("--slo-p99 \(sloP99): a latency with a unit, e.g. 25ms") }
+            guard (0...1).contains(errorBudget) else { throw ValidationError("--error-budget must be in 0…1") }
+            guard maxRate >= rate, maxRate <= 1_000_000 else { throw ValidationError("--max-rate must be in [--rate, 1000000]") }
+            guard precision > 0, precision < 1 else { throw ValidationError("--precision must be in (0, 1)") }
+        }
     }
 
     func run() async throws {
@@ -125,7 +140,7 @@ struct Load: AsyncParsableCommand {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let threadCount = threads ?? cores
         let http = HTTPClient.shared
-        @Sendable func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+        @Sendable func note(_ text: String) { Self.note(text) }
         if Environment.buildConfiguration == "debug" {
             note("warning: debug build; the generator's own cost is far higher (swift build -c release --product rewrap-bench)")
         }
@@ -176,28 +191,21 @@ struct Load: AsyncParsableCommand {
                 try await refresher.start(clients: simulated, endpoint: endpoint, http: http)
             }
 
+            if findMax {
+                var plan = LoadPlan(targets: targets, schedule: ArrivalSchedule(rate: rate, duration: duration), clients: simulated)
+                configure(&plan, threads: threadCount)
+                try await search(plan, settings: settings(targets: targets, kasKeys: kasKeys, threads: threadCount, segment: .whole))
+                return
+            }
             let schedule = ArrivalSchedule(rate: rate, endRate: endRate, duration: duration,
                                            process: poisson ? .poisson(seed: seed) : .constant, segment: Segment(parsing: segment)!)
             var plan = LoadPlan(targets: targets, schedule: schedule, clients: simulated)
-            plan.maxInFlight = maxInFlight
-            plan.threads = threadCount
-            plan.encoding = LoadPlan.Encoding(rawValue: encoding)!
-            plan.gzip = !noGzip
-            plan.checkEvery = checkEvery
-            plan.timeout = timeout
-            plan.batch = batch
+            configure(&plan, threads: threadCount)
             note("running: \(Int(schedule.expectedArrivals / Double(schedule.segment.count))) requests due over \(duration) s")
             let result = try await LoadRun.run(plan, serverPID: serverPID, progressEvery: progress) { note($0) }
 
-            let settings = LoadReport.Settings(
-                targets: targets.map(\.description), rate: rate, endRate: endRate ?? rate, durationSeconds: duration,
-                process: poisson ? "poisson(seed \(seed))" : "constant", segment: schedule.segment.description,
-                maxInFlight: maxInFlight, threads: threadCount, batch: batch, algorithms: kasKeys.map { $0.key.algorithm.description },
-                clientAlgorithm: clientKey, clients: clients, badFraction: badFraction, encoding: encoding, gzip: !noGzip,
-                authentication: noAuth ? "none" : tokenFile != nil ? "bearer" : "dpop", checkEvery: checkEvery, timeoutSeconds: timeout)
-            let machine = Environment.machine
-            let report = LoadReport(settings: settings, result: result, thresholds: thresholds, date: Environment.utcTimestamp(),
-                                    machine: "\(machine.cpu), \(machine.cores) cores, \(machine.os)")
+            let report = LoadReport(settings: settings(targets: targets, kasKeys: kasKeys, threads: threadCount, segment: schedule.segment),
+                                    result: result, thresholds: thresholds, date: Environment.utcTimestamp(), machine: Self.machine)
             print(report.text)
             if let out {
                 try report.encoded().write(to: URL(fileURLWithPath: out))
@@ -218,4 +226,30 @@ struct Load: AsyncParsableCommand {
             throw ExitCode(2)
         }
     }
+
+    func configure(_ plan: inout LoadPlan, threads: Int) {
+        plan.maxInFlight = maxInFlight
+        plan.threads = threads
+        plan.encoding = LoadPlan.Encoding(rawValue: encoding)!
+        plan.gzip = !noGzip
+        plan.checkEvery = checkEvery
+        plan.timeout = timeout
+        plan.batch = batch
+    }
+
+    func settings(targets: [LoadTarget], kasKeys: [TDFWriter.KASPublicKey], threads: Int, segment: Segment) -> LoadReport.Settings {
+        LoadReport.Settings(
+            targets: targets.map(\.description), rate: rate, endRate: endRate ?? rate, durationSeconds: duration,
+            process: poisson ? "poisson(seed \(seed))" : "constant", segment: segment.description,
+            maxInFlight: maxInFlight, threads: threads, batch: batch, algorithms: kasKeys.map { $0.key.algorithm.description },
+            clientAlgorithm: clientKey, clients: clients, badFraction: badFraction, encoding: encoding, gzip: !noGzip,
+            authentication: noAuth ? "none" : tokenFile != nil ? "bearer" : "dpop", checkEvery: checkEvery, timeoutSeconds: timeout)
+    }
+
+    static var machine: String {
+        let machine = Environment.machine
+        return "\(machine.cpu), \(machine.cores) cores, \(machine.os)"
+    }
+
+    static func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
 }

@@ -97,4 +97,27 @@ import Testing
         #expect(run.stdout.contains("20 WRONG DEKs"), "\(run.stdout)")
         #expect(run.stderr.contains("error: 20 wrong DEK(s)"), "\(run.stderr)")
     }
+
+    /// `--find-max` through the binary against a double with no limit below --max-rate: the
+    /// search doubles up to it, confirms it, and says the KAS may go higher.
+    @Test func findMaxStopsAtTheMaximumRate() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.bench.path), "rewrap-bench is built beside the tests")
+        let kas = try await FakeKAS(.emptyAnswers(stallAt: -1, stall: .zero))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("load-max-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pem = folder.appendingPathComponent("kas.pem")
+        try PrivateKey.generate(.ec(.p256)).publicKey.pem().write(to: pem, atomically: true, encoding: .utf8)
+        let out = folder.appendingPathComponent("search.json")
+        let run = try ChildProcess.run(Self.bench, ["load", "--url", kas.url, "--no-auth", "--kas-public", "k1=\(pem.path)", "--clients", "1",
+                                                    "--check-every", "0", "--find-max", "--rate", "25", "--max-rate", "100",
+                                                    "--duration", "0.5", "--slo-p99", "2s", "--out", out.path], timeout: .seconds(120))
+        try await kas.stop()
+        #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+        #expect(run.stdout.contains("**Maximum sustainable rate: 100 requests/s** (100 KAO/s), the --max-rate bound"), "\(run.stdout)")
+        #expect(run.stderr.contains("step 1 (step-up) 25 req/s") && run.stderr.contains("(confirm) 100 req/s"), "\(run.stderr)")
+        let search = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any])
+        #expect((search["outcome"] as? [String: Any])?["knee"] as? Double == 100)
+    }
 }
+
