@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import NIOSSL
 import RewrapClient
 import RewrapCrypto
 import RewrapLoad
@@ -43,7 +44,7 @@ struct Load: AsyncParsableCommand {
           rewrap-bench load --url http://kas-1:8080 --no-auth --rate 2000 --segment 1/2
         """)
 
-    @Option(name: .customLong("url"), help: ArgumentHelp("A KAS base URL (http://host:port[/prefix]); repeat to spread load over a fleet.",
+    @Option(name: .customLong("url"), help: ArgumentHelp("A KAS base URL (http[s]://host:port[/prefix]); repeat to spread load over a fleet.",
                                                          valueName: "url"))
     var urls: [String] = []
     @Option(help: "Arrivals per second (all segments together).") var rate: Double = 100
@@ -56,6 +57,8 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Requests in flight at most (= HTTP/1.1 connections).") var maxInFlight = 64
     @Option(help: "Generator threads (default: the machine's cores).") var threads: Int?
     @Option(help: "Seconds after its intended send time at which a request counts as failed.") var timeout: Double = 10
+    @Option(help: "https: a PEM CA (or self-signed) certificate to trust instead of the system's roots.") var caFile: String?
+    @Flag(help: "https: do not verify the KAS's certificate (a throw-away test certificate; said loudly).") var insecureSkipTLSVerify = false
 
     @Option(help: "KAS key algorithms, comma-separated; KAOs go round-robin over them (keys from the PublicKey RPC).")
     var algorithms = "ec:secp256r1"
@@ -97,7 +100,7 @@ struct Load: AsyncParsableCommand {
     func validate() throws {
         guard !urls.isEmpty else { throw ValidationError("give the KAS with --url http://host:port") }
         for url in urls where LoadTarget(url: url) == nil {
-            throw ValidationError("--url \(url): not an http://host[:port][/prefix] URL (https and h2c are not supported yet)")
+            throw ValidationError("--url \(url): not an http[s]://host[:port][/prefix] URL")
         }
         guard rate > 0, rate <= 1_000_000, (endRate ?? rate) >= 0, (endRate ?? rate) <= 1_000_000 else {
             throw ValidationError("--rate and --end-rate must be in (0, 1000000]")
@@ -139,7 +142,22 @@ struct Load: AsyncParsableCommand {
         let thresholds = try threshold.map { try Threshold(parsing: $0) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let threadCount = threads ?? cores
-        let http = HTTPClient.shared
+        if insecureSkipTLSVerify { Self.note("warning: --insecure-skip-tls-verify: the KAS's TLS certificate is NOT verified") }
+        // PublicKey and the token endpoint: the same trust as the load's own connections.
+        var clientTLS = TLSConfiguration.makeClientConfiguration()
+        if let caFile { clientTLS.trustRoots = .file(caFile) }
+        if insecureSkipTLSVerify { clientTLS.certificateVerification = .none }
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: clientTLS))
+        do {
+            try await run(http: http, targets: targets, thresholds: thresholds, threadCount: threadCount)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try? await http.shutdown()
+    }
+
+    private func run(http: HTTPClient, targets: [LoadTarget], thresholds: [Threshold], threadCount: Int) async throws {
         @Sendable func note(_ text: String) { Self.note(text) }
         if Environment.buildConfiguration == "debug" {
             note("warning: debug build; the generator's own cost is far higher (swift build -c release --product rewrap-bench)")
@@ -228,6 +246,7 @@ struct Load: AsyncParsableCommand {
     }
 
     func configure(_ plan: inout LoadPlan, threads: Int) {
+        plan.tls = LoadTLS(caFile: caFile, verify: !insecureSkipTLSVerify)
         plan.maxInFlight = maxInFlight
         plan.threads = threads
         plan.encoding = LoadPlan.Encoding(rawValue: encoding)!

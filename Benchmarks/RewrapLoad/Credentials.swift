@@ -38,8 +38,14 @@ package struct TokenEndpoint: Sendable {
         var base = issuer
         while base.hasSuffix("/") { base.removeLast() }
         let request = HTTPClientRequest(url: base + "/.well-known/openid-configuration")
-        let response = try await http.execute(request, timeout: .seconds(15))
-        let body = try await response.body.collect(upTo: 1 << 20)
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: .seconds(15))
+            body = try await response.body.collect(upTo: 1 << 20)
+        } catch {
+            throw LoadError("\(base)/.well-known/openid-configuration: \(error)")
+        }
         struct Discovery: Decodable { var token_endpoint: String }
         guard response.status == .ok, let discovery = try? JSONDecoder().decode(Discovery.self, from: Data(body.readableBytesView)) else {
             throw LoadError("\(base)/.well-known/openid-configuration answered \(response.status.code) without a token_endpoint")
@@ -56,8 +62,14 @@ package struct TokenEndpoint: Sendable {
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "DPoP", value: try proofs.proof(method: "POST", url: url, issuedAt: SystemAuthClock().now()))
         request.body = .bytes(ByteBuffer(string: "grant_type=client_credentials"))
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 1 << 20)
+        let response: HTTPClientResponse
+        let body: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: .seconds(30))
+            body = try await response.body.collect(upTo: 1 << 20)
+        } catch {
+            throw LoadError("the token endpoint \(url): \(error)")
+        }
         struct Issued: Decodable {
             var access_token: String
             var token_type: String

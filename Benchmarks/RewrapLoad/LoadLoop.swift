@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import RewrapClient
 import RewrapGzip
 import RewrapWire
@@ -54,8 +55,11 @@ final class LoadLoop: @unchecked Sendable {
         init(target: Int) { self.target = target }
     }
 
-    init(loop: any EventLoop, plan: LoadPlan, index: Int, loops: Int, progress: LoadProgress) {
+    private let tls: NIOSSLContext?
+
+    init(loop: any EventLoop, plan: LoadPlan, index: Int, loops: Int, progress: LoadProgress, tls: NIOSSLContext?) {
         self.loop = loop
+        self.tls = tls
         self.plan = plan
         self.index = index
         self.loops = loops
@@ -89,11 +93,15 @@ final class LoadLoop: @unchecked Sendable {
 
     private func open(_ connection: Connection) -> EventLoopFuture<Void> {
         let target = plan.targets[connection.target]
+        let tls = target.tls ? self.tls : nil
         return ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(5))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: target.serverName))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(AnswerReader(owner: self, connection: connection))
                 }

@@ -29,11 +29,26 @@ package struct LoadPlan: Sendable {
     package var timeout = 10.0
     /// KAOs per request (for KAO/s).
     package var batch = 1
+    /// For https targets.
+    package var tls = LoadTLS()
 
     package init(targets: [LoadTarget], schedule: ArrivalSchedule, clients: [SimulatedClient]) {
         self.targets = targets
         self.schedule = schedule
         self.clients = clients
+    }
+}
+
+/// How https targets are verified.
+package struct LoadTLS: Sendable {
+    /// PEM file of the CA (or self-signed certificate) to trust; nil: the system's roots.
+    package var caFile: String?
+    /// Skip certificate verification (a test KAS with a throw-away certificate).
+    package var verify = true
+
+    package init(caFile: String? = nil, verify: Bool = true) {
+        self.caFile = caFile
+        self.verify = verify
     }
 }
 

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Runs a plan: one `LoadLoop` per generator thread, connections opened first, then one clock
 /// for all loops; the loops' results merged.
@@ -8,13 +9,14 @@ package enum LoadRun {
     package static func run(_ plan: LoadPlan, serverPID: Int32? = nil, progressEvery: Double = 0,
                             progress report: @escaping @Sendable (String) -> Void = { _ in }) async throws -> LoadResult {
         precondition(!plan.targets.isEmpty && !plan.clients.isEmpty && plan.threads >= 1 && plan.maxInFlight >= 1)
+        let tls = try plan.targets.contains(where: \.tls) ? tlsContext(plan.tls) : nil
         let group = MultiThreadedEventLoopGroup(numberOfThreads: plan.threads)
         let progress = LoadProgress()
         var eventLoops = group.makeIterator()
         var loops: [LoadLoop] = []
         for index in 0..<plan.threads {
             guard let loop = eventLoops.next() else { break }
-            loops.append(LoadLoop(loop: loop, plan: plan, index: index, loops: plan.threads, progress: progress))
+            loops.append(LoadLoop(loop: loop, plan: plan, index: index, loops: plan.threads, progress: progress, tls: tls))
         }
         do {
             try await EventLoopFuture.andAllSucceed(loops.map { $0.connect() }, on: group.next()).get()
@@ -57,5 +59,16 @@ package enum LoadRun {
         }
         try? await group.shutdownGracefully()
         return total
+    }
+
+    /// One TLS client context for the run: ALPN http/1.1, the given CA or the system's roots.
+    static func tlsContext(_ settings: LoadTLS) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.applicationProtocols = ["http/1.1"]
+        if let caFile = settings.caFile { configuration.trustRoots = .file(caFile) }
+        if !settings.verify { configuration.certificateVerification = .none }
+        do { return try NIOSSLContext(configuration: configuration) } catch {
+            throw LoadError("TLS: cannot set up a client context (\(settings.caFile.map { "--ca-file \($0): " } ?? "")\(error))")
+        }
     }
 }

@@ -1,14 +1,23 @@
-/// One KAS the generator sends to: `http://host[:port][/prefix]` as the user wrote it (its path is
-/// the routing prefix the KAS serves under).
+/// One KAS the generator sends to: `http[s]://host[:port][/prefix]` as the user wrote it (its path
+/// is the routing prefix the KAS serves under).
 package struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
+    /// https: TLS (ALPN http/1.1).
+    package let tls: Bool
     package let host: String
     package let port: Int
     /// "" or "/kas" (no trailing slash).
     package let prefix: String
 
     package init?(url text: String) {
-        guard text.hasPrefix("http://") else { return nil }
-        var rest = Substring(text.dropFirst("http://".count))
+        if text.hasPrefix("http://") {
+            tls = false
+        } else if text.hasPrefix("https://") {
+            tls = true
+        } else {
+            return nil
+        }
+        let defaultPort = tls ? 443 : 80
+        var rest = Substring(text.dropFirst(tls ? "https://".count : "http://".count))
         var path = ""
         if let slash = rest.firstIndex(of: "/") {
             path = String(rest[slash...])
@@ -21,7 +30,7 @@ package struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
             guard let close = rest.firstIndex(of: "]") else { return nil }
             host = String(rest[rest.index(after: rest.startIndex)..<close])
             let after = rest[rest.index(after: close)...]
-            if after.isEmpty { port = 80 } else {
+            if after.isEmpty { port = defaultPort } else {
                 guard after.hasPrefix(":"), let value = Int(after.dropFirst()), (1...65535).contains(value) else { return nil }
                 port = value
             }
@@ -31,7 +40,7 @@ package struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
             port = value
         } else {
             host = String(rest)
-            port = 80
+            port = defaultPort
         }
         guard !host.isEmpty else { return nil }
         prefix = path
@@ -40,15 +49,23 @@ package struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
     /// The Host header: host[:port] (brackets around an IPv6 address).
     package var authority: String {
         let name = host.contains(":") ? "[\(host)]" : host
-        return port == 80 ? name : "\(name):\(port)"
+        return port == (tls ? 443 : 80) ? name : "\(name):\(port)"
     }
 
     package func path(_ procedure: String) -> String { prefix + procedure }
 
     /// The absolute URL of a procedure: what a DPoP proof's `htu` names.
-    package func url(_ procedure: String) -> String { "http://\(authority)\(path(procedure))" }
+    package func url(_ procedure: String) -> String { "\(scheme)://\(authority)\(path(procedure))" }
 
-    package var description: String { "http://\(authority)\(prefix)" }
+    package var scheme: String { tls ? "https" : "http" }
+
+    /// The name TLS verifies and sends as SNI: nil for an IP address (RFC 6066 §3 forbids it as SNI;
+    /// the certificate must then name the address).
+    package var serverName: String? {
+        host.contains(":") || host.split(separator: ".").allSatisfy({ UInt8($0) != nil }) ? nil : host
+    }
+
+    package var description: String { "\(scheme)://\(authority)\(prefix)" }
 }
 
 /// Connect procedure paths (kas-server.md §2).

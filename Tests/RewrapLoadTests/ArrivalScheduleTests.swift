@@ -82,7 +82,11 @@ import Testing
         #expect(prefixed.path(KASProcedure.rewrap) == "/kas/kas.AccessService/Rewrap")
         let v6 = try #require(LoadTarget(url: "http://[::1]:9000"))
         #expect(v6.host == "::1" && v6.authority == "[::1]:9000")
-        for bad in ["https://x", "http://", "http://h:0", "http://h:99999", "http://u@h", "http://h/p?q", "ftp://h", "http://[::1"] {
+        let secure = try #require(LoadTarget(url: "https://kas.example"))
+        #expect(secure.tls && secure.port == 443 && secure.authority == "kas.example" && secure.serverName == "kas.example")
+        #expect(secure.url(KASProcedure.rewrap) == "https://kas.example/kas.AccessService/Rewrap")
+        #expect(LoadTarget(url: "https://127.0.0.1:8443")?.serverName == nil, "no SNI for an address")
+        for bad in ["https://", "http://", "http://h:0", "http://h:99999", "http://u@h", "http://h/p?q", "ftp://h", "http://[::1"] {
             #expect(LoadTarget(url: bad) == nil, "\(bad)")
         }
     }

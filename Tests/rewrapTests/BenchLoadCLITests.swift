@@ -61,4 +61,30 @@ import Testing
         let help = try ChildProcess.run(Self.bench, ["help", "load"], timeout: .seconds(30))
         #expect(help.stdout.contains("Examples:") && help.stdout.contains("--threshold"))
     }
+
+    /// https: `rewrap serve --tls-cert/--tls-key` with a throw-away certificate, trusted with
+    /// --ca-file (PublicKey over AsyncHTTPClient and the load's own NIO connections alike); an
+    /// untrusted certificate fails before the run, exit 2.
+    @Test func loadOverTLS() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.bench.path), "rewrap-bench is built beside the tests")
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") else { print("skipped: /usr/bin/openssl is missing"); return }
+        let tls = try TLSFixture.make()
+        let box = try ChildSandbox(environment: [:])
+        try ServeCLITests.generateKeys(box)
+        let server = try box.start(["serve", "--keyring", "kas/keyring.yaml", "--port", "0", "--insecure-no-auth",
+                                    "--tls-cert", tls.certificate, "--tls-key", tls.key, "--log-level", "warning"])
+        defer { server.kill() }
+        let port = try #require(server.waitForPort(), "serve printed its port: \(server.stdout.text) \(server.stderr.text)")
+        for host in ["localhost", "127.0.0.1"] {
+            let run = try ChildProcess.run(Self.bench, ["load", "--url", "https://\(host):\(port)", "--no-auth", "--ca-file", tls.certificate,
+                                                        "--clients", "1", "--rate", "20", "--duration", "0.5", "--progress", "0",
+                                                        "--threshold", "error_rate<=0"], timeout: .seconds(120))
+            #expect(run.status == 0, "\(host): \(run.stdout)\n\(run.stderr)")
+            #expect(run.stdout.contains("ok 10  failed 0") && run.stdout.contains("10 opened to their DEK"), "\(run.stdout)")
+        }
+        let untrusted = try ChildProcess.run(Self.bench, ["load", "--url", "https://localhost:\(port)", "--no-auth", "--rate", "20",
+                                                          "--duration", "0.5", "--progress", "0"], timeout: .seconds(120))
+        #expect(untrusted.status == 2, "\(untrusted.stdout)\n\(untrusted.stderr)")
+    }
 }
+

@@ -193,7 +193,7 @@ extension RunningChild {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             let text = stdout.text
-            if let range = text.range(of: #"listening on http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
+            if let range = text.range(of: #"listening on https?://127\.0\.0\.1:[0-9]+"#, options: .regularExpression),
                let port = Int(text[range].split(separator: ":").last ?? "") {
                 return port
             }
