@@ -14,8 +14,9 @@ struct Load: AsyncParsableCommand {
         --poisson for random arrivals), whatever the KAS answers: a slow answer holds up no later \
         request, and each request's latency runs from when it was due, so a stall shows in p99 for \
         every request it delayed (coordinated omission, corrected as wrk2 does). At most \
-        --max-in-flight requests are outstanding (one keep-alive HTTP/1.1 connection each); due \
-        requests beyond it wait in the generator and their wait counts.
+        --max-in-flight requests are outstanding (one keep-alive HTTP/1.1 connection each, or with \
+        --http2 streams over --http2-connections per thread); due requests beyond it wait in the \
+        generator and their wait counts. https:// targets use TLS (--ca-file to trust a private CA).
 
         The KAS's keys come from its PublicKey RPC (--algorithms; or --kas-public KID=FILE). Each \
         simulated client (--clients) has its own rewrap key and DPoP key; with --token-url or \
@@ -71,6 +72,10 @@ struct Load: AsyncParsableCommand {
     @Option(help: "Share of KAOs that are bad (tampered binding, unknown kid); they must be refused.") var badFraction = 0.0
     @Option(help: "Request encoding: proto (application/proto, the SDKs') or json.") var encoding = "proto"
     @Flag(help: "Send and accept identity bodies instead of gzip.") var noGzip = false
+    @Flag(help: "HTTP/2: h2c with prior knowledge on http:// (as the Java SDK), ALPN h2 on https://; requests as streams.")
+    var http2 = false
+    @Option(help: "--http2: connections per generator thread (at least one per URL); the in-flight requests are streams on them.")
+    var http2Connections = 1
 
     @Option(help: "OIDC token endpoint (client credentials, DPoP-bound tokens), e.g. http://127.0.0.1:8888/token.") var tokenURL: String?
     @Option(help: "OIDC issuer whose discovery document names the token endpoint (instead of --token-url).") var issuer: String?
@@ -111,6 +116,7 @@ struct Load: AsyncParsableCommand {
         }
         guard Segment(parsing: segment) != nil else { throw ValidationError("--segment must be i/n with 1 ≤ i ≤ n") }
         guard (1...100_000).contains(maxInFlight) else { throw ValidationError("--max-in-flight must be in 1…100000") }
+        guard (1...1000).contains(http2Connections) else { throw ValidationError("--http2-connections must be in 1…1000") }
         guard threads.map({ (1...256).contains($0) }) ?? true else { throw ValidationError("--threads must be in 1…256") }
         guard timeout > 0, timeout <= 600 else { throw ValidationError("--timeout must be in (0, 600] seconds") }
         guard (1...1000).contains(batch) else { throw ValidationError("--batch must be in 1…1000") }
@@ -247,6 +253,8 @@ struct Load: AsyncParsableCommand {
 
     func configure(_ plan: inout LoadPlan, threads: Int) {
         plan.tls = LoadTLS(caFile: caFile, verify: !insecureSkipTLSVerify)
+        plan.http2 = http2
+        plan.http2Connections = http2Connections
         plan.maxInFlight = maxInFlight
         plan.threads = threads
         plan.encoding = LoadPlan.Encoding(rawValue: encoding)!
@@ -262,6 +270,7 @@ struct Load: AsyncParsableCommand {
             process: poisson ? "poisson(seed \(seed))" : "constant", segment: segment.description,
             maxInFlight: maxInFlight, threads: threads, batch: batch, algorithms: kasKeys.map { $0.key.algorithm.description },
             clientAlgorithm: clientKey, clients: clients, badFraction: badFraction, encoding: encoding, gzip: !noGzip,
+            protocol: http2 ? (targets.allSatisfy(\.tls) ? "h2" : targets.contains(where: \.tls) ? "h2/h2c" : "h2c") : "http/1.1",
             authentication: noAuth ? "none" : tokenFile != nil ? "bearer" : "dpop", checkEvery: checkEvery, timeoutSeconds: timeout)
     }
 

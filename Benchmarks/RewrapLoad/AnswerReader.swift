@@ -45,7 +45,7 @@ final class AnswerReader: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        owner.closed(connection)
+        owner.closed(connection, channel: context.channel)
         context.fireChannelInactive()
     }
 

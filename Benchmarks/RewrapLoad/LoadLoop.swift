@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import NIOSSL
 import RewrapClient
@@ -17,23 +18,26 @@ final class LoadLoop: @unchecked Sendable {
     // @unchecked: every stored `var` is touched only on `loop`: the entry points (`connect`,
     // `begin`) hop onto it, and the NIO callbacks run on it.
     let loop: any EventLoop
-    private let plan: LoadPlan
+    let plan: LoadPlan
     private let index: Int
     private let loops: Int
     private let progress: LoadProgress
-    private let done: EventLoopPromise<LoadResult>
+    let done: EventLoopPromise<LoadResult>
 
     private var arrivals: ArrivalSchedule.Iterator
     private var upcoming: (index: Int, offset: UInt64)?
     private var start: UInt64 = 0
     private var schedulingDone = false
-    private var finished = false
-    private var connections: [Connection] = []
-    private var idle: [Connection] = []
+    var finished = false
+    /// The in-flight slots: HTTP/1.1 connections, or HTTP/2 stream slots on `sessions`.
+    var connections: [Connection] = []
+    var idle: [Connection] = []
+    /// HTTP/2: the TCP connections the slots' streams are multiplexed on.
+    var sessions: [Session] = []
     /// Due requests waiting for a connection, oldest first (`pendingHead` is the front).
-    private var pending: [Exchange] = []
-    private var pendingHead = 0
-    private var result = LoadResult()
+    var pending: [Exchange] = []
+    var pendingHead = 0
+    var result = LoadResult()
     private let writer = TDFWriter()
     private var lastCompletion: UInt64 = 0
 
@@ -44,18 +48,34 @@ final class LoadLoop: @unchecked Sendable {
         var retried = false
     }
 
-    /// One keep-alive connection and the request on it.
+    /// One in-flight slot and the request on it: a keep-alive HTTP/1.1 connection, or (with
+    /// `session`) a slot for one HTTP/2 stream at a time, `channel` being the current stream.
     final class Connection: @unchecked Sendable {
         // @unchecked: owned by one LoadLoop and touched only on its event loop, like the loop's state.
         let target: Int
+        let session: Session?
         var channel: (any Channel)?
         var exchange: Exchange?
         var timedOut = false
         var failedConnects = 0
-        init(target: Int) { self.target = target }
+        init(target: Int, session: Session? = nil) {
+            self.target = target
+            self.session = session
+        }
     }
 
-    private let tls: NIOSSLContext?
+    /// One HTTP/2 connection (h2c with prior knowledge, or h2 by ALPN) and its stream multiplexer.
+    final class Session: @unchecked Sendable {
+        // @unchecked: as `Connection`.
+        let target: Int
+        var channel: (any Channel)?
+        var multiplexer: NIOHTTP2Handler.StreamMultiplexer?
+        var failedConnects = 0
+        init(target: Int) { self.target = target }
+        var isOpen: Bool { channel != nil && multiplexer != nil }
+    }
+
+    let tls: NIOSSLContext?
 
     init(loop: any EventLoop, plan: LoadPlan, index: Int, loops: Int, progress: LoadProgress, tls: NIOSSLContext?) {
         self.loop = loop
@@ -67,84 +87,20 @@ final class LoadLoop: @unchecked Sendable {
         done = loop.makePromise()
         arrivals = plan.schedule.makeIterator()
         let share = max(1, plan.maxInFlight / loops + (index < plan.maxInFlight % loops ? 1 : 0))
-        connections = (0..<share).map { Connection(target: ($0 * loops + index) % plan.targets.count) }
+        if plan.http2 {
+            // At least one connection per target; the slots spread over them.
+            let count = max(plan.targets.count, plan.http2Connections)
+            sessions = (0..<count).map { Session(target: ($0 * loops + index) % plan.targets.count) }
+            connections = (0..<share).map { slot in
+                let session = sessions[slot % sessions.count]
+                return Connection(target: session.target, session: session)
+            }
+        } else {
+            connections = (0..<share).map { Connection(target: ($0 * loops + index) % plan.targets.count) }
+        }
     }
 
     var outcome: EventLoopFuture<LoadResult> { done.futureResult }
-
-    // MARK: connections
-
-    /// Opens every connection before the clock starts; fails with the first that cannot connect.
-    func connect() -> EventLoopFuture<Void> {
-        loop.flatSubmit {
-            let opened = self.connections.map { self.open($0) }
-            return EventLoopFuture.andAllSucceed(opened, on: self.loop)
-        }
-    }
-
-    /// The run will not start (a connection failed): closes what opened and settles the result.
-    func abandon(_ error: any Error) {
-        loop.execute {
-            self.finished = true
-            for connection in self.connections { connection.channel?.close(promise: nil) }
-            self.done.fail(error)
-        }
-    }
-
-    private func open(_ connection: Connection) -> EventLoopFuture<Void> {
-        let target = plan.targets[connection.target]
-        let tls = target.tls ? self.tls : nil
-        return ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.seconds(5))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    if let tls {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: target.serverName))
-                    }
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(AnswerReader(owner: self, connection: connection))
-                }
-            }
-            .connect(host: target.host, port: target.port)
-            .map { channel in
-                connection.channel = channel
-                connection.failedConnects = 0
-                self.release(connection)
-            }
-            .flatMapErrorThrowing { error in
-                throw LoadError("cannot connect to \(target): \(error)")
-            }
-    }
-
-    /// A connection closed (by the server, an error, or our timeout): its request fails, and it
-    /// is reopened unless the run is over.
-    func closed(_ connection: Connection) {
-        connection.channel = nil
-        idle.removeAll { $0 === connection }
-        if let exchange = connection.exchange {
-            connection.exchange = nil
-            finish(exchange, failure: connection.timedOut ? "timeout" : "connection closed",
-                   sample: connection.timedOut ? "no answer within \(plan.timeout) s of the intended send time"
-                                               : "the server closed the connection before answering")
-        }
-        connection.timedOut = false
-        guard !finished else { return }
-        let delay: TimeAmount = connection.failedConnects == 0 ? .zero : .milliseconds(100)
-        loop.scheduleTask(in: delay) {
-            guard !self.finished else { return }
-            self.result.reconnects += 1
-            self.open(connection).whenFailure { _ in
-                connection.failedConnects += 1
-                self.closed(connection)
-            }
-        }
-    }
-
-    private func release(_ connection: Connection) {
-        if let next = takePending() { send(next, on: connection) } else { idle.append(connection) }
-        checkDone()
-    }
 
     // MARK: the schedule
 
@@ -183,7 +139,7 @@ final class LoadLoop: @unchecked Sendable {
         }
     }
 
-    private func takePending() -> Exchange? {
+    func takePending() -> Exchange? {
         guard pendingHead < pending.count else { return nil }
         let next = pending[pendingHead]
         pendingHead += 1
@@ -213,84 +169,90 @@ final class LoadLoop: @unchecked Sendable {
         loop.scheduleTask(in: .milliseconds(50)) { self.sweep() }
     }
 
-    private func checkDone() {
+    func checkDone() {
         guard schedulingDone, !finished, pendingHead == pending.count, connections.allSatisfy({ $0.exchange == nil }) else { return }
         finished = true
         // The window is the schedule's length, or longer when answers ran past its end (a rate
         // from first-to-last alone would overstate it by one gap between arrivals).
         result.seconds = max(Double(max(lastCompletion, start) - start) / 1e9, plan.schedule.duration)
-        for connection in connections { connection.channel?.close(promise: nil) }
+        closeAll()
         done.succeed(result)
     }
 
     // MARK: one request
 
-    private func send(_ exchange: Exchange, on connection: Connection) {
-        guard let channel = connection.channel else {
+    func send(_ exchange: Exchange, on connection: Connection) {
+        guard connection.session?.isOpen ?? (connection.channel != nil) else {
+            // Its connection is being reopened: the request waits (its latency runs on).
             pending.append(exchange)
             return
         }
-        let clientIndex = exchange.arrival % plan.clients.count
-        let client = plan.clients[clientIndex]
         let target = plan.targets[connection.target]
+        guard let (head, body) = request(for: exchange, target: target, targetIndex: connection.target) else {
+            release(connection)
+            return
+        }
+        if !exchange.retried {
+            let now = NIODeadline.now().uptimeNanoseconds
+            result.sent += 1
+            progress.sent.add(1, ordering: .relaxed)
+            result.sendLag.record(nanoseconds: now > exchange.due ? now - exchange.due : 0)
+        }
+        connection.exchange = exchange
+        write(head: head, body: body, on: connection)
+    }
+
+    /// The request for `exchange`: a fresh SRT and DPoP proof, the body encoded and gzipped.
+    /// nil (the exchange already failed) if signing failed.
+    private func request(for exchange: Exchange, target: LoadTarget, targetIndex: Int) -> (HTTPRequestHead, ByteBuffer)? {
+        let client = plan.clients[exchange.arrival % plan.clients.count]
         let variant = (exchange.arrival / plan.clients.count) % client.srts.count
-        let now = NIODeadline.now().uptimeNanoseconds
         let issuedAt = Int64(time(nil))
+        let allocator = ByteBufferAllocator()
         var headers = HTTPHeaders()
-        let body: ByteBuffer
         do {
             let srt = try client.srts[variant].token(issuedAt: issuedAt)
             var message: ByteBuffer
             switch plan.encoding {
             case .proto:
-                message = channel.allocator.buffer(bytes: RewrapRequestProto.encode(signedRequestToken: srt))
+                message = allocator.buffer(bytes: RewrapRequestProto.encode(signedRequestToken: srt))
                 headers.add(name: "Content-Type", value: "application/proto")
             case .json:
-                message = channel.allocator.buffer(capacity: srt.utf8.count + 24)
+                message = allocator.buffer(capacity: srt.utf8.count + 24)
                 message.writeStaticString("{\"signedRequestToken\":\"")
                 message.writeString(srt)
                 message.writeStaticString("\"}")
                 headers.add(name: "Content-Type", value: "application/json")
             }
             if plan.gzip {
-                message = Gzip.compress(message, allocator: channel.allocator)
+                message = Gzip.compress(message, allocator: allocator)
                 headers.add(name: "Content-Encoding", value: "gzip")
                 headers.add(name: "Accept-Encoding", value: "gzip")
             }
-            body = message
             headers.add(name: "Host", value: target.authority)
             headers.add(name: "Connect-Protocol-Version", value: "1")
-            headers.add(name: "Content-Length", value: String(body.readableBytes))
+            headers.add(name: "Content-Length", value: String(message.readableBytes))
             if let token = client.token {
                 if let proofs = client.proofs {
                     headers.add(name: "Authorization", value: "DPoP " + token)
                     headers.add(name: "DPoP", value: try proofs.proof(method: "POST", url: target.url(KASProcedure.rewrap), accessToken: token,
-                                                                     nonce: client.nonce(target: connection.target), issuedAt: issuedAt))
+                                                                     nonce: client.nonce(target: targetIndex), issuedAt: issuedAt))
                 } else {
                     headers.add(name: "Authorization", value: "Bearer " + token)
                 }
             }
+            return (HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path(KASProcedure.rewrap), headers: headers), message)
         } catch {
             finish(exchange, failure: "signing failed", sample: "\(error)")
-            release(connection)
-            return
+            return nil
         }
-        if !exchange.retried {
-            result.sent += 1
-            progress.sent.add(1, ordering: .relaxed)
-            result.sendLag.record(nanoseconds: now > exchange.due ? now - exchange.due : 0)
-        }
-        connection.exchange = exchange
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path(KASProcedure.rewrap), headers: headers)
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
     }
 
     /// An answer arrived on `connection`.
     func answered(_ connection: Connection, head: HTTPResponseHead, body: ByteBuffer?) {
         guard var exchange = connection.exchange else { return }
         connection.exchange = nil
+        result.answersByVersion["HTTP/\(head.version.major).\(head.version.minor)", default: 0] += 1
         let client = plan.clients[exchange.arrival % plan.clients.count]
         if let nonce = head.headers.first(name: "DPoP-Nonce") { client.setNonce(nonce, target: connection.target) }
         // RFC 9449 §8: a server that wants a nonce answers 401 use_dpop_nonce with one; the
@@ -299,7 +261,7 @@ final class LoadLoop: @unchecked Sendable {
            head.headers[canonicalForm: "WWW-Authenticate"].contains(where: { $0.contains("use_dpop_nonce") }) {
             exchange.retried = true
             result.nonceRetries += 1
-            if head.isKeepAlive { send(exchange, on: connection) } else {
+            if head.isKeepAlive || connection.session != nil { send(exchange, on: connection) } else {
                 pending.insert(exchange, at: pendingHead)
                 connection.channel?.close(promise: nil)
             }
@@ -314,7 +276,15 @@ final class LoadLoop: @unchecked Sendable {
             let kind = AnswerReader.failureKind(head: head, body: body)
             finish(exchange, failure: kind.kind, sample: kind.sample)
         }
-        if head.isKeepAlive { release(connection) } else { connection.channel?.close(promise: nil) }
+        if connection.session != nil {
+            // The stream ends with its answer; the slot takes the next request on a new one.
+            connection.channel = nil
+            release(connection)
+        } else if head.isKeepAlive {
+            release(connection)
+        } else {
+            connection.channel?.close(promise: nil)
+        }
     }
 
     private func check(_ exchange: Exchange, head: HTTPResponseHead, body: ByteBuffer?, client: SimulatedClient) {
@@ -326,7 +296,7 @@ final class LoadLoop: @unchecked Sendable {
         if outcome.wrongDEKs > 0 { progress.wrongDEKs.add(outcome.wrongDEKs, ordering: .relaxed) }
     }
 
-    private func finish(_ exchange: Exchange, failure: String?, sample: @autoclosure () -> String) {
+    func finish(_ exchange: Exchange, failure: String?, sample: @autoclosure () -> String) {
         let now = NIODeadline.now().uptimeNanoseconds
         lastCompletion = max(lastCompletion, now)
         result.latency.record(nanoseconds: now > exchange.due ? now - exchange.due : 0)

@@ -19,13 +19,16 @@ package struct LoadReport: Codable, Sendable {
         package var badFraction: Double
         package var encoding: String
         package var gzip: Bool
+        /// http/1.1, h2c or h2.
+        package var `protocol`: String
         package var authentication: String
         package var checkEvery: Int
         package var timeoutSeconds: Double
 
         package init(targets: [String], rate: Double, endRate: Double, durationSeconds: Double, process: String, segment: String,
                      maxInFlight: Int, threads: Int, batch: Int, algorithms: [String], clientAlgorithm: String, clients: Int,
-                     badFraction: Double, encoding: String, gzip: Bool, authentication: String, checkEvery: Int, timeoutSeconds: Double) {
+                     badFraction: Double, encoding: String, gzip: Bool, protocol: String, authentication: String, checkEvery: Int,
+                     timeoutSeconds: Double) {
             self.targets = targets
             self.rate = rate
             self.endRate = endRate
@@ -41,6 +44,7 @@ package struct LoadReport: Codable, Sendable {
             self.badFraction = badFraction
             self.encoding = encoding
             self.gzip = gzip
+            self.protocol = `protocol`
             self.authentication = authentication
             self.checkEvery = checkEvery
             self.timeoutSeconds = timeoutSeconds
@@ -77,6 +81,7 @@ package struct LoadReport: Codable, Sendable {
     package var correctness: BenchReport.Correctness
     package var nonceRetries: Int
     package var reconnects: Int
+    package var answersByVersion: [String: Int]
     package var generatorCPUMicrosecondsPerRequest: Double
     package var serverCPUMicrosecondsPerRequest: Double?
     package var thresholds: [Threshold]
@@ -104,6 +109,7 @@ package struct LoadReport: Codable, Sendable {
         correctness = result.correctness
         nonceRetries = result.nonceRetries
         reconnects = result.reconnects
+        answersByVersion = result.answersByVersion
         generatorCPUMicrosecondsPerRequest = result.generatorCPUMicrosecondsPerRequest
         serverCPUMicrosecondsPerRequest = result.serverCPUMicrosecondsPerRequest
         let offered = offeredRate
@@ -130,7 +136,8 @@ package struct LoadReport: Codable, Sendable {
                 + (s.segment == "1/1" ? "" : ", segment \(s.segment)")
                 + "; batch \(s.batch) of \(s.algorithms.joined(separator: "+")), \(s.clients) client(s) with \(s.clientAlgorithm) keys"
                 + (s.badFraction > 0 ? ", \(Self.number(s.badFraction * 100)) % bad KAOs" : "")
-                + "; \(s.encoding)\(s.gzip ? " + gzip" : ""), auth \(s.authentication); ≤ \(s.maxInFlight) in flight, \(s.threads) thread(s)",
+                + "; \(s.encoding)\(s.gzip ? " + gzip" : "") over \(s.protocol), auth \(s.authentication); ≤ \(s.maxInFlight) in flight, "
+                + "\(s.threads) thread(s)",
             "requests    due \(scheduled)  sent \(sent)  ok \(succeeded)  failed \(failed)  error rate \(String(format: "%.4f", errorRate))",
             "rate        offered \(Self.number(offeredRate))/s  achieved \(Self.number(achievedRate))/s ("
                 + String(format: "%.3f", offeredRate > 0 ? achievedRate / offeredRate : 0) + ")  KAO/s \(Self.number(kaoRate))",
@@ -149,6 +156,8 @@ package struct LoadReport: Codable, Sendable {
                 + String(format: "%.2f", generatorCPUMicrosecondsPerRequest / server)
         }
         lines.append(cost)
+        lines.append("answers     " + (answersByVersion.isEmpty ? "none"
+            : answersByVersion.sorted { $0.key < $1.key }.map { "\($0.value) over \($0.key)" }.joined(separator: ", ")))
         if nonceRetries > 0 || reconnects > 0 { lines.append("connection  \(nonceRetries) DPoP nonce retries, \(reconnects) reconnects") }
         for (kind, count) in errors.sorted(by: { $0.value > $1.value }) {
             lines.append("error       \(count) × \(kind): \(errorSamples[kind] ?? "")")

@@ -31,6 +31,11 @@ package struct LoadPlan: Sendable {
     package var batch = 1
     /// For https targets.
     package var tls = LoadTLS()
+    /// HTTP/2 (h2c with prior knowledge on http, ALPN h2 on https) instead of HTTP/1.1.
+    package var http2 = false
+    /// HTTP/2 connections per generator thread (at least one per target); the in-flight slots
+    /// are spread over them as streams.
+    package var http2Connections = 1
 
     package init(targets: [LoadTarget], schedule: ArrivalSchedule, clients: [SimulatedClient]) {
         self.targets = targets
@@ -80,6 +85,8 @@ package struct LoadResult: Sendable {
     package var nonceRetries = 0
     /// Connections reopened during the run (closed by the server or timed out).
     package var reconnects = 0
+    /// Answers by the HTTP version they came in ("HTTP/1.1", "HTTP/2.0"): what the KAS really spoke.
+    package var answersByVersion: [String: Int] = [:]
     /// Seconds from the first intended arrival to the last finished request.
     package var seconds = 0.0
     /// CPU of this process during the run, and of the server's when its pid was given.
@@ -116,6 +123,7 @@ package struct LoadResult: Sendable {
         checkedResponses += other.checkedResponses
         nonceRetries += other.nonceRetries
         reconnects += other.reconnects
+        for (version, count) in other.answersByVersion { answersByVersion[version, default: 0] += count }
     }
 }
 

@@ -9,7 +9,7 @@ package enum LoadRun {
     package static func run(_ plan: LoadPlan, serverPID: Int32? = nil, progressEvery: Double = 0,
                             progress report: @escaping @Sendable (String) -> Void = { _ in }) async throws -> LoadResult {
         precondition(!plan.targets.isEmpty && !plan.clients.isEmpty && plan.threads >= 1 && plan.maxInFlight >= 1)
-        let tls = try plan.targets.contains(where: \.tls) ? tlsContext(plan.tls) : nil
+        let tls = try plan.targets.contains(where: \.tls) ? tlsContext(plan.tls, http2: plan.http2) : nil
         let group = MultiThreadedEventLoopGroup(numberOfThreads: plan.threads)
         let progress = LoadProgress()
         var eventLoops = group.makeIterator()
@@ -61,10 +61,10 @@ package enum LoadRun {
         return total
     }
 
-    /// One TLS client context for the run: ALPN http/1.1, the given CA or the system's roots.
-    static func tlsContext(_ settings: LoadTLS) throws -> NIOSSLContext {
+    /// One TLS client context for the run: ALPN h2 or http/1.1, the given CA or the system's roots.
+    static func tlsContext(_ settings: LoadTLS, http2: Bool) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.applicationProtocols = ["http/1.1"]
+        configuration.applicationProtocols = [http2 ? "h2" : "http/1.1"]
         if let caFile = settings.caFile { configuration.trustRoots = .file(caFile) }
         if !settings.verify { configuration.certificateVerification = .none }
         do { return try NIOSSLContext(configuration: configuration) } catch {

@@ -31,7 +31,7 @@ package struct SearchReport: Codable, Sendable {
             "# rewrap-bench load --find-max: \(s.targets.joined(separator: ", ")), \(date)",
             "",
             "\(machine). Batch \(s.batch) of \(s.algorithms.joined(separator: "+")), \(s.clients) client(s) with \(s.clientAlgorithm) keys, "
-                + "\(s.encoding)\(s.gzip ? " + gzip" : ""), auth \(s.authentication), ≤ \(s.maxInFlight) in flight, \(s.threads) "
+                + "\(s.encoding)\(s.gzip ? " + gzip" : "") over \(s.protocol), auth \(s.authentication), ≤ \(s.maxInFlight) in flight, \(s.threads) "
                 + "generator thread(s), answers checked \(s.checkEvery == 1 ? "all" : s.checkEvery == 0 ? "none" : "one in \(s.checkEvery)"); "
                 + "steps of \(LoadReport.number(s.durationSeconds)) s at a \(s.process) rate. A step passes when p99 ≤ "
                 + "\(LoadReport.number(criteria.p99 / 1000)) ms, error rate ≤ \(LoadReport.number(criteria.errorRate)), achieved ≥ "

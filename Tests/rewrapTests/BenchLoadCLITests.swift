@@ -42,6 +42,12 @@ import Testing
         // No token or secret in anything it printed.
         #expect(!run.stdout.contains("eyJ") && !run.stderr.contains("eyJ"))
 
+        // HTTP/2 with prior knowledge (h2c), as the Java SDK speaks it.
+        let h2c = try ChildProcess.run(Self.bench, common + ["--http2", "--rate", "20", "--duration", "0.5", "--threshold", "error_rate<=0"],
+                                       timeout: .seconds(120))
+        #expect(h2c.status == 0, "\(h2c.stdout)\n\(h2c.stderr)")
+        #expect(h2c.stdout.contains("answers     10 over HTTP/2.0") && h2c.stdout.contains("over h2c"), "\(h2c.stdout)")
+
         // A threshold that cannot hold: exit 1, named.
         let broken = try ChildProcess.run(Self.bench, common + ["--rate", "20", "--duration", "0.5", "--threshold", "p50<1us"],
                                           timeout: .seconds(120))
@@ -81,7 +87,14 @@ import Testing
                                                         "--threshold", "error_rate<=0"], timeout: .seconds(120))
             #expect(run.status == 0, "\(host): \(run.stdout)\n\(run.stderr)")
             #expect(run.stdout.contains("ok 10  failed 0") && run.stdout.contains("10 opened to their DEK"), "\(run.stdout)")
+            #expect(run.stdout.contains("answers     10 over HTTP/1.1"), "\(run.stdout)")
         }
+        // h2 by ALPN.
+        let h2 = try ChildProcess.run(Self.bench, ["load", "--url", "https://localhost:\(port)", "--no-auth", "--ca-file", tls.certificate,
+                                                   "--http2", "--clients", "1", "--rate", "20", "--duration", "0.5", "--progress", "0",
+                                                   "--threshold", "error_rate<=0"], timeout: .seconds(120))
+        #expect(h2.status == 0, "\(h2.stdout)\n\(h2.stderr)")
+        #expect(h2.stdout.contains("answers     10 over HTTP/2.0") && h2.stdout.contains("10 opened to their DEK"), "\(h2.stdout)")
         let untrusted = try ChildProcess.run(Self.bench, ["load", "--url", "https://localhost:\(port)", "--no-auth", "--rate", "20",
                                                           "--duration", "0.5", "--progress", "0"], timeout: .seconds(120))
         #expect(untrusted.status == 2, "\(untrusted.stdout)\n\(untrusted.stderr)")
