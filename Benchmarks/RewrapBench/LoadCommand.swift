@@ -41,8 +41,10 @@ struct Load: AsyncParsableCommand {
           # authentication off, JSON, 16 KAOs per request, two KAS key algorithms
           rewrap-bench load --url http://127.0.0.1:8080 --no-auth --encoding json \\
               --batch 16 --algorithms rsa:2048,ec:secp256r1 --rate 100 --duration 10
-          # one of two generator processes (each sends every other arrival)
-          rewrap-bench load --url http://kas-1:8080 --no-auth --rate 2000 --segment 1/2
+          # one of two generator processes (each sends every other arrival), then the whole
+          rewrap-bench load --url http://kas-1:8080 --no-auth --rate 2000 --segment 1/2 \\
+              --histogram-log a.hlog
+          rewrap-bench merge a.hlog b.hlog
         """)
 
     @Option(name: .customLong("url"), help: ArgumentHelp("A KAS base URL (http[s]://host:port[/prefix]); repeat to spread load over a fleet.",
@@ -90,6 +92,10 @@ struct Load: AsyncParsableCommand {
                                discussion: Threshold.syntax, valueName: "condition"))
     var threshold: [String] = []
     @Option(help: "Write the report as JSON here.") var out: String?
+    @Option(help: ArgumentHelp("Write the latencies as an HdrHistogram interval log (µs; `rewrap-bench merge` combines segments' logs).",
+                               valueName: "file.hlog"))
+    var histogramLog: String?
+    @Option(help: "Seconds per interval of --histogram-log.") var logInterval: Double = 1
     @Option(help: "The KAS's process id, when it runs on this machine: its CPU per request is reported beside the generator's.")
     var serverPID: Int32?
     @Option(help: "Seconds between progress lines on stderr (0: none).") var progress: Double = 5
@@ -124,6 +130,8 @@ struct Load: AsyncParsableCommand {
         guard (0...1).contains(badFraction) else { throw ValidationError("--bad-fraction must be in 0…1") }
         guard LoadPlan.Encoding(rawValue: encoding) != nil else { throw ValidationError("--encoding must be proto or json") }
         guard checkEvery >= 0 else { throw ValidationError("--check-every must be 0 or more") }
+        guard logInterval >= 0.1, logInterval <= 3600 else { throw ValidationError("--log-interval must be in [0.1, 3600] seconds") }
+        guard histogramLog == nil || !findMax else { throw ValidationError("--histogram-log records one run, not a --find-max search") }
         guard ["ec:secp256r1", "rsa:2048"].contains(clientKey) else { throw ValidationError("--client-key must be ec:secp256r1 or rsa:2048") }
         let modes = [tokenURL != nil || issuer != nil, tokenFile != nil, noAuth].filter { $0 }.count
         guard modes == 1 else {
@@ -226,7 +234,14 @@ struct Load: AsyncParsableCommand {
             var plan = LoadPlan(targets: targets, schedule: schedule, clients: simulated)
             configure(&plan, threads: threadCount)
             note("running: \(Int(schedule.expectedArrivals / Double(schedule.segment.count))) requests due over \(duration) s")
-            let result = try await LoadRun.run(plan, serverPID: serverPID, progressEvery: progress) { note($0) }
+            let log = try histogramLog.map { path in
+                try HistogramLogWriter(path: path, startTime: Date(), comment: "rewrap-bench load: latency in µs from intended send times, "
+                    + "segment \(schedule.segment), \(targets.map(\.description).joined(separator: " "))")
+            }
+            defer { log?.close() }
+            let result = try await LoadRun.run(plan, serverPID: serverPID, progressEvery: progress, histogramLog: log,
+                                               logInterval: logInterval) { note($0) }
+            if let histogramLog { note("wrote \(histogramLog)") }
 
             let report = LoadReport(settings: settings(targets: targets, kasKeys: kasKeys, threads: threadCount, segment: schedule.segment),
                                     result: result, thresholds: thresholds, date: Environment.utcTimestamp(), machine: Self.machine)

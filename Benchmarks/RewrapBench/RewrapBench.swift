@@ -23,7 +23,7 @@ struct RewrapBench: AsyncParsableCommand {
           swift run -c release rewrap-bench compare results/baseline.json \\
               results/<run>.json
         """,
-        subcommands: [Run.self, Server.self, Load.self, Compare.self, Allocations.self, Render.self],
+        subcommands: [Run.self, Server.self, Load.self, Merge.self, Compare.self, Allocations.self, Render.self],
         defaultSubcommand: Run.self)
 }
 

@@ -14,7 +14,7 @@ public enum Statistics {
 /// whatever the request count, percentiles within 0.1 %, and histograms of separate streams and
 /// repetitions add up exactly.
 public struct LatencyRecorder: Sendable {
-    private(set) var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000,
+    public private(set) var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000,
                                                    numberOfSignificantValueDigits: .three)
 
     public init() {}
@@ -25,6 +25,11 @@ public struct LatencyRecorder: Sendable {
     public mutating func record(nanoseconds: UInt64) {
         let microseconds = min(max(nanoseconds / 1000, 1), histogram.highestTrackableValue)
         _ = histogram.record(microseconds)
+    }
+
+    /// `count` requests of `microseconds` each (a decoded histogram's bucket); clamped like `record`.
+    public mutating func record(microseconds: UInt64, count: UInt64) {
+        _ = histogram.record(min(max(microseconds, 1), histogram.highestTrackableValue), count: count)
     }
 
     public mutating func add(_ other: LatencyRecorder) {

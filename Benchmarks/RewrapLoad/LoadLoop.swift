@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 import NIOSSL
+import RewrapBenchKit
 import RewrapClient
 import RewrapGzip
 import RewrapWire
@@ -38,6 +39,8 @@ final class LoadLoop: @unchecked Sendable {
     var pending: [Exchange] = []
     var pendingHead = 0
     var result = LoadResult()
+    /// The latencies since the interval log last took them (`takeInterval`).
+    private var interval = LatencyRecorder()
     private let writer = TDFWriter()
     private var lastCompletion: UInt64 = 0
 
@@ -101,6 +104,14 @@ final class LoadLoop: @unchecked Sendable {
     }
 
     var outcome: EventLoopFuture<LoadResult> { done.futureResult }
+
+    /// The latencies finished since the last call (for the interval log), and a fresh start.
+    func takeInterval() -> EventLoopFuture<LatencyRecorder> {
+        loop.submit {
+            defer { self.interval = LatencyRecorder() }
+            return self.interval
+        }
+    }
 
     // MARK: the schedule
 
@@ -300,6 +311,7 @@ final class LoadLoop: @unchecked Sendable {
         let now = NIODeadline.now().uptimeNanoseconds
         lastCompletion = max(lastCompletion, now)
         result.latency.record(nanoseconds: now > exchange.due ? now - exchange.due : 0)
+        interval.record(nanoseconds: now > exchange.due ? now - exchange.due : 0)
         if let failure {
             result.fail(failure, sample: sample())
             progress.failed.add(1, ordering: .relaxed)

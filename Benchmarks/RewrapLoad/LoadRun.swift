@@ -1,12 +1,16 @@
+import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import RewrapBenchKit
 
 /// Runs a plan: one `LoadLoop` per generator thread, connections opened first, then one clock
 /// for all loops; the loops' results merged.
 package enum LoadRun {
     /// `progress`: called every `progressEvery` seconds (0: never) with a one-line status.
+    /// `histogramLog`: an interval of latencies written to it every `logInterval` seconds.
     package static func run(_ plan: LoadPlan, serverPID: Int32? = nil, progressEvery: Double = 0,
+                            histogramLog: HistogramLogWriter? = nil, logInterval: Double = 1,
                             progress report: @escaping @Sendable (String) -> Void = { _ in }) async throws -> LoadResult {
         precondition(!plan.targets.isEmpty && !plan.clients.isEmpty && plan.threads >= 1 && plan.maxInFlight >= 1)
         let tls = try plan.targets.contains(where: \.tls) ? tlsContext(plan.tls, http2: plan.http2) : nil
@@ -44,6 +48,18 @@ package enum LoadRun {
                               max(0, sent - ok - failed), wrong > 0 ? "  WRONG DEKs \(wrong)" : ""))
             }
         } : nil
+        // The log's times run from its StartTime; the clock starts 20 ms after now.
+        let running = loops
+        let logged: Task<Double, Never>? = histogramLog.map { log in
+            Task {
+                var from = Date().addingTimeInterval(0.02).timeIntervalSince(log.startTime)
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: .seconds(logInterval)) } catch { break }
+                    from = await writeInterval(running, to: log, from: from)
+                }
+                return from
+            }
+        }
         var total = LoadResult()
         var seconds = 0.0
         for loop in loops {
@@ -52,6 +68,11 @@ package enum LoadRun {
             seconds = max(seconds, part.seconds)
         }
         reporter?.cancel()
+        if let logged, let histogramLog {
+            logged.cancel()
+            // What finished since the last line: the last, shorter interval.
+            _ = await writeInterval(loops, to: histogramLog, from: await logged.value)
+        }
         total.seconds = seconds
         total.generatorCPUSeconds = ProcessCPU.ownSeconds() - generatorBefore
         if let serverPID, let before = serverBefore, let after = ProcessCPU.seconds(pid: serverPID) {
@@ -70,5 +91,16 @@ package enum LoadRun {
         do { return try NIOSSLContext(configuration: configuration) } catch {
             throw LoadError("TLS: cannot set up a client context (\(settings.caFile.map { "--ca-file \($0): " } ?? "")\(error))")
         }
+    }
+
+    /// Collects every loop's latencies since the last call into one interval line; returns its end.
+    private static func writeInterval(_ loops: [LoadLoop], to log: HistogramLogWriter, from start: Double) async -> Double {
+        var merged = LatencyRecorder()
+        for loop in loops {
+            if let part = try? await loop.takeInterval().get() { merged.add(part) }
+        }
+        let end = Date().timeIntervalSince(log.startTime)
+        log.append(start: start, length: max(end - start, 0), merged)
+        return end
     }
 }

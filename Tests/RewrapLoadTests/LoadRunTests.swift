@@ -119,5 +119,39 @@ import Testing
         let search = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [String: Any])
         #expect((search["outcome"] as? [String: Any])?["knee"] as? Double == 100)
     }
+
+    /// Two generator processes, each one segment of the same schedule with its own interval log,
+    /// then `rewrap-bench merge`: the merged histogram holds every request of the schedule once.
+    @Test func segmentLogsMergeIntoTheWholeRun() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.bench.path), "rewrap-bench is built beside the tests")
+        let kas = try await FakeKAS(.emptyAnswers(stallAt: -1, stall: .zero))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("load-merge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pem = folder.appendingPathComponent("kas.pem")
+        try PrivateKey.generate(.ec(.p256)).publicKey.pem().write(to: pem, atomically: true, encoding: .utf8)
+        var logs: [String] = []
+        for segment in ["1/2", "2/2"] {
+            let log = folder.appendingPathComponent("segment-\(segment.prefix(1)).hlog").path
+            logs.append(log)
+            let run = try ChildProcess.run(Self.bench, ["load", "--url", kas.url, "--no-auth", "--kas-public", "k1=\(pem.path)", "--clients", "1",
+                                                        "--check-every", "0", "--rate", "60", "--duration", "1.5", "--segment", segment,
+                                                        "--histogram-log", log, "--log-interval", "0.5", "--progress", "0"],
+                                           timeout: .seconds(120))
+            #expect(run.status == 0, "\(run.stdout) \(run.stderr)")
+            #expect(run.stdout.contains("due 45  sent 45  ok 45"), "segment \(segment): half of the 90 arrivals: \(run.stdout)")
+            let text = try String(contentsOfFile: log, encoding: .utf8)
+            #expect(text.contains("#[Histogram log format version 1.3]") && text.contains(",HISTFAAAA"), "\(text)")
+        }
+        try await kas.stop()
+        #expect(kas.requests.load(ordering: .relaxed) == 90)
+        let merged = try ChildProcess.run(Self.bench, ["merge"] + logs + ["--threshold", "p99<10s"], timeout: .seconds(60))
+        #expect(merged.status == 0, "\(merged.stdout) \(merged.stderr)")
+        #expect(merged.stdout.contains("2 log(s), 90 requests"), "\(merged.stdout)")
+        let strict = try ChildProcess.run(Self.bench, ["merge"] + logs + ["--threshold", "p50<1us"], timeout: .seconds(60))
+        #expect(strict.status == 1 && strict.stderr.contains("thresholds broken: p50<1us"), "\(strict.stderr)")
+        let missing = try ChildProcess.run(Self.bench, ["merge", folder.appendingPathComponent("none.hlog").path], timeout: .seconds(60))
+        #expect(missing.status == 2, "\(missing.stderr)")
+    }
 }
 
