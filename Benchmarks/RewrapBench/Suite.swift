@@ -79,6 +79,9 @@ private struct PlannedCase {
 private struct CaseResults {
     var runs: [EngineRun] = []
     var efficiencies: [Double] = []
+    /// Per repetition: the workload ceiling (WorkloadCeiling) and KAO/s ÷ it.
+    var workloadCeilings: [Double] = []
+    var workloadEfficiencies: [Double] = []
     var mallocs: [Double] = []
     var correctness = BenchReport.Correctness()
     var cache: BenchReport.CacheFigures?
@@ -90,6 +93,12 @@ private struct CaseResults {
 }
 
 final class Suite {
+    /// Cases whose work is all primitives the ceiling measures: one KAS key, every KAO good, keys
+    /// in memory (local, or the cache once warm); not the KMS (its bound is a model), a mix, or replay.
+    fileprivate static func hasWorkloadCeiling(_ item: PlannedCase) -> Bool {
+        item.kmsProfile == nil && item.kas != nil && item.workload.kind == "uniform" && (item.path == .local || item.path == .cachedWarm)
+    }
+
     let plan: SuitePlan
     let progress: Progress
     /// "<algorithm> <profile>": each a simulated KMS on loopback, stopped by `shutdown()`.
@@ -189,15 +198,29 @@ final class Suite {
         let ceilingThreads = plan.replay == nil ? plan.threads : []
         progress.expect(steps: plan.repetitions * (plan.algorithms.count * ceilingThreads.count + cases.count))
         var ceilings: [String: [Double]] = [:]  // "<algorithm> <threads>"
+        // The workload ceilings' other steps, "<step> <threads>", and the raw ECDH of client curves
+        // no KAS key uses (their session ECDH), "<algorithm> <threads>".
+        var stepRates: [String: [Double]] = [:]
+        let uniformClients = Array(Set(cases.filter { Self.hasWorkloadCeiling($0) }.map(\.workload.clientAlgorithm.description)))
+            .sorted().compactMap { KeyAlgorithm($0) }
+        let steps = WorkloadCeiling.steps(clients: uniformClients)
+        let clientCurves = uniformClients.filter { if case .ec = $0 { !plan.algorithms.contains($0) } else { false } }
         var results = Array(repeating: CaseResults(), count: cases.count)
         for repetition in 1...plan.repetitions {
             if plan.replay == nil {
-                for algorithm in plan.algorithms {
+                for algorithm in plan.algorithms + clientCurves {
                     for threads in ceilingThreads {
                         let primitive = PrimitiveCeiling.primitive(for: algorithm)
                         progress.step("rep \(repetition)/\(plan.repetitions)  ceiling \(primitive)  threads=\(threads)")
                         ceilings["\(algorithm) \(threads)", default: []].append(
                             try PrimitiveCeiling.measure(primitive, threads: threads, duration: plan.duration))
+                    }
+                }
+                // The smaller steps are quick and steady: a fifth of the window each (≥ 0.1 s).
+                for step in uniformClients.isEmpty ? [] : steps {
+                    for threads in ceilingThreads {
+                        stepRates["\(step) \(threads)", default: []].append(
+                            try WorkloadCeiling.measure(step, threads: threads, duration: max(0.1, plan.duration / 5)))
                     }
                 }
             }
@@ -246,6 +269,12 @@ final class Suite {
                     result.efficiencies.append(run.kaoPerSecond / kms.bound(algorithm: item.kas!, concurrency: kmsConcurrency(item)))
                 } else if let kas = item.kas, let ceiling = ceilings["\(kas) \(item.threads)"]?.last {
                     result.efficiencies.append(run.kaoPerSecond / ceiling)
+                    if Self.hasWorkloadCeiling(item), let workload = WorkloadCeiling.kaoPerSecond(
+                        kas: kas, client: item.workload.clientAlgorithm, batch: item.workload.batch,
+                        primitive: { ceilings["\($0) \(item.threads)"]?.last }, rate: { stepRates["\($0) \(item.threads)"]?.last }) {
+                        result.workloadCeilings.append(workload)
+                        result.workloadEfficiencies.append(run.kaoPerSecond / workload)
+                    }
                 }
                 // Allocation counts do not move between repetitions once warm: counted on the first.
                 let (correctness, mallocs) = await item.workload.check(
@@ -282,7 +311,9 @@ final class Suite {
             report.cases.append(.init(
                 id: item.id, threads: item.threads, streams: item.streams,
                 kaoPerSecond: .init(result.runs.map(\.kaoPerSecond)), requestsPerSecond: .init(result.runs.map(\.requestsPerSecond)),
-                efficiency: result.efficiencies.isEmpty ? nil : .init(result.efficiencies), latency: latency.summary,
+                efficiency: result.efficiencies.isEmpty ? nil : .init(result.efficiencies),
+                workloadCeilingKAOPerSecond: result.workloadCeilings.isEmpty ? nil : .init(result.workloadCeilings),
+                workloadEfficiency: result.workloadEfficiencies.isEmpty ? nil : .init(result.workloadEfficiencies), latency: latency.summary,
                 cpuMicrosecondsPerKAO: .init(result.runs.map(\.cpuMicrosecondsPerKAO)),
                 mallocsPerKAO: result.mallocs.isEmpty ? nil : .init(result.mallocs),
                 cryptoStepMallocsPerKAO: item.kmsProfile == nil

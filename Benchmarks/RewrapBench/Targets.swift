@@ -46,6 +46,12 @@ enum Targets {
                                      value: stress.correctness.wrongDEKs == 0 ? ratio : .infinity, goal: 3, atMost: true))
             }
         }
+        // Issue #11: every local uniform case against the rate its whole cryptography allows.
+        for item in report.cases where item.id.allocator == allocator && item.id.path == "local" && item.id.workload == "uniform" {
+            guard let workload = item.workloadEfficiency, item.id.batch == 1 || item.id.batch >= 16 else { continue }
+            targets.append(.init(name: "engine: \(item.id.algorithm) → \(item.id.client), local, batch \(item.id.batch), threads \(item.id.threads): "
+                                     + "KAO/s ÷ workload ceiling", value: workload.median, goal: item.id.batch == 1 ? 0.85 : 0.90))
+        }
         if let local = cases[id("local", ec, ec)], let mallocs = local.mallocsPerKAO {
             targets.append(.init(name: "harness: \(ec) → \(ec), local, batch 256, all cores: mallocs per KAO, all of them",
                                  value: mallocs.median, goal: 8, atMost: true))

@@ -243,6 +243,12 @@ public struct BenchReport: Codable, Sendable, Equatable {
         public var requestsPerSecond: Sample
         /// KAO/s ÷ the same-repetition ceiling on the same thread count; for kms, ÷ the Little's-law bound.
         public var efficiency: Sample?
+        /// The rate all of a KAO's necessary cryptography allows (unwrap, binding HMAC, rewrap to the
+        /// client, the EC session key's work ÷ batch), from the same repetition's measured steps on
+        /// the same thread count; nil where the case's work is not all measured primitives.
+        public var workloadCeilingKAOPerSecond: Sample?
+        /// KAO/s ÷ that: what the gate and the targets judge where it exists.
+        public var workloadEfficiency: Sample?
         public var latency: Latency
         /// (user + system) CPU seconds of the whole process ÷ KAOs, in the timed run.
         public var cpuMicrosecondsPerKAO: Sample
@@ -260,7 +266,7 @@ public struct BenchReport: Codable, Sendable, Equatable {
         public var kms: KMSFigures?
 
         public init(id: CaseID, threads: Int, streams: Int, kaoPerSecond: Sample, requestsPerSecond: Sample, efficiency: Sample?,
-                    latency: Latency, cpuMicrosecondsPerKAO: Sample, mallocsPerKAO: Sample?, cryptoStepMallocsPerKAO: Double? = nil,
+                    workloadCeilingKAOPerSecond: Sample? = nil, workloadEfficiency: Sample? = nil, latency: Latency, cpuMicrosecondsPerKAO: Sample, mallocsPerKAO: Sample?, cryptoStepMallocsPerKAO: Double? = nil,
                     peakRSSMiB: Double, correctness: Correctness, cache: CacheFigures?, kms: KMSFigures?) {
             self.id = id
             self.threads = threads
@@ -268,6 +274,8 @@ public struct BenchReport: Codable, Sendable, Equatable {
             self.kaoPerSecond = kaoPerSecond
             self.requestsPerSecond = requestsPerSecond
             self.efficiency = efficiency
+            self.workloadCeilingKAOPerSecond = workloadCeilingKAOPerSecond
+            self.workloadEfficiency = workloadEfficiency
             self.latency = latency
             self.cpuMicrosecondsPerKAO = cpuMicrosecondsPerKAO
             self.mallocsPerKAO = mallocsPerKAO

@@ -139,7 +139,18 @@ public struct Comparison: Sendable {
                                 gated: true))
             }
         }
-        if let be = b.efficiency, let ce = c.efficiency {
+        let workload = b.workloadEfficiency.flatMap { bw in c.workloadEfficiency.map { (bw, $0) } }
+        if let (bw, cw) = workload, !remote, gateRatios {
+            // Where both runs measured the workload ceiling it is what is gated (issue #11): it
+            // counts all of a KAO's cryptography, so a change that moves work between steps
+            // shows; the one-primitive efficiency is reported beside it.
+            rows.append(Self.noiseAware(metric: "workload efficiency", subject: subject, baseline: bw, current: cw,
+                                        floor: b.id.batch == 1 ? policy.singleKAOEfficiencyFloor : policy.efficiencyFloor))
+            if let be = b.efficiency, let ce = c.efficiency {
+                rows.append(Row(metric: "efficiency", subject: subject, baseline: be.median, current: ce.median, limit: "", verdict: .info,
+                                gated: false))
+            }
+        } else if let be = b.efficiency, let ce = c.efficiency {
             if remote || !gateRatios {
                 // The KMS bound is a model, not a same-run measurement; another CPU weighs the
                 // engine's own work differently: reported only.

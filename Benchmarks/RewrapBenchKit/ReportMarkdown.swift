@@ -46,17 +46,25 @@ extension BenchReport {
         if !engine.isEmpty {
             lines.append("## Engine cases")
             lines.append("")
+            lines.append("Efficiency: KAO/s ÷ the raw rate of the KAS key's dominant primitive (one RSA decrypt or ECDH per KAO). "
+                + "Workload efficiency: KAO/s ÷ the rate all the KAO's necessary cryptography allows — unwrap, binding HMAC, rewrap "
+                + "to the client, and per request the EC session key's generation + ECDH + HKDF ÷ the batch — from the same "
+                + "repetition's measured steps on the same threads (local and cached-warm uniform cases).")
+            lines.append("")
             lines.append("Latency is per request (µs). CPU is the whole process's user + system time per KAO. Mallocs are counted "
                 + "while the workload's requests are rewrapped one at a time (512 KAOs at least); in brackets, the crypto steps' share (OpenSSL, counted step by step "
                 + "by `rewrap-bench allocations`), the rest being the engine's own. Correctness: good KAOs rewrapped to their DEK / "
                 + "bad KAOs refused / wrong DEKs / unexpected outcomes.")
             lines.append("")
             table(["allocator", "path", "workload", "KAS key", "client", "batch", "threads", "KAO/s", "req/s", "efficiency",
+                   "workload ceiling KAO/s", "workload efficiency",
                    "p50", "p90", "p99", "p99.9", "max", "CPU µs/KAO", "mallocs/KAO", "peak RSS MiB", "cache hits/misses/loads", "correctness"],
-                  [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17], engine.map { c in
+                  [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19], engine.map { c in
                       [c.id.allocator, c.id.path, c.id.workload, c.id.algorithm, c.id.client, "\(c.id.batch)", "\(c.threads)",
                        Self.number(c.kaoPerSecond.median), Self.number(c.requestsPerSecond.median),
                        c.efficiency.map { String(format: "%.2f", $0.median) } ?? "–",
+                       c.workloadCeilingKAOPerSecond.map { Self.number($0.median) } ?? "–",
+                       c.workloadEfficiency.map { String(format: "%.2f", $0.median) } ?? "–",
                        Self.number(c.latency.p50Microseconds), Self.number(c.latency.p90Microseconds),
                        Self.number(c.latency.p99Microseconds), Self.number(c.latency.p999Microseconds),
                        Self.number(c.latency.maxMicroseconds), Self.number(c.cpuMicrosecondsPerKAO.median),

@@ -137,6 +137,27 @@ import Testing
         #expect(mallocs.regressions.map(\.metric) == ["mallocs/KAO"])
     }
 
+    /// Where both runs measured the workload ceiling, its efficiency is what is gated; the
+    /// one-primitive efficiency is only reported beside it (issue #11).
+    @Test func theWorkloadEfficiencyIsGatedWhereBothRunsHaveIt() {
+        func withWorkload(_ values: [Double], efficiency: [Double] = [0.75, 0.76, 0.77]) -> BenchReport {
+            var report = Self.report(efficiency: efficiency)
+            report.cases[0].workloadCeilingKAOPerSecond = .init([30_000, 30_000, 30_000])
+            report.cases[0].workloadEfficiency = .init(values)
+            return report
+        }
+        let baseline = withWorkload([0.84, 0.84, 0.84])
+        let dropped = Comparison(baseline: baseline, current: withWorkload([0.60, 0.60, 0.60]))
+        #expect(dropped.regressions.map(\.metric) == ["workload efficiency"])
+        #expect(dropped.rows.contains { $0.metric == "efficiency" && !$0.gated })
+        // The one-primitive efficiency falling alone is not a regression when the workload one holds.
+        let held = Comparison(baseline: baseline, current: withWorkload([0.84, 0.84, 0.84], efficiency: [0.50, 0.50, 0.50]))
+        #expect(held.regressions.isEmpty)
+        // A baseline without it (older runs): the one-primitive efficiency is gated as before.
+        let old = Comparison(baseline: Self.report(efficiency: [0.76, 0.76, 0.76]), current: withWorkload([0.84, 0.84, 0.84], efficiency: [0.50, 0.50, 0.50]))
+        #expect(old.regressions.map(\.metric) == ["efficiency"])
+    }
+
     @Test func efficiencyDropWithinTheNoiseBandPasses() {
         let baseline = Self.report(efficiency: [0.70, 0.76, 0.80])  // spread 0.10
         // 0.76 → 0.63: a 17 % drop, past the 15 % floor but within the spreads (0.10 + 0.05).
