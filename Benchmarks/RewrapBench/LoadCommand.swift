@@ -68,6 +68,9 @@ struct Load: AsyncParsableCommand {
     @Option(name: .customLong("kas-public"), help: ArgumentHelp("A KAS public key as KID=PEM-FILE instead of the PublicKey RPC; repeatable.",
                                                                 valueName: "kid=file"))
     var kasPublic: [String] = []
+    @Option(help: ArgumentHelp("Replay the KAOs of the .tdf files in this folder (`rewrap make-tdf`, or real ones) instead of generated ones.",
+                               valueName: "folder"))
+    var replay: String?
     @Option(help: "KAOs per request.") var batch = 1
     @Option(help: "Distinct simulated clients (each its own rewrap and DPoP key, and token).") var clients = 4
     @Option(help: "The clients' rewrap key: ec:secp256r1, or rsa:2048 (the Go SDK's default; checking its answers costs an RSA decrypt per KAO).") var clientKey = "ec:secp256r1"
@@ -128,6 +131,9 @@ struct Load: AsyncParsableCommand {
         guard (1...1000).contains(batch) else { throw ValidationError("--batch must be in 1…1000") }
         guard (1...10_000).contains(clients) else { throw ValidationError("--clients must be in 1…10000") }
         guard (0...1).contains(badFraction) else { throw ValidationError("--bad-fraction must be in 0…1") }
+        guard replay == nil || (badFraction == 0 && kasPublic.isEmpty) else {
+            throw ValidationError("--replay sends the files' own KAOs: no --bad-fraction or --kas-public")
+        }
         guard LoadPlan.Encoding(rawValue: encoding) != nil else { throw ValidationError("--encoding must be proto or json") }
         guard checkEvery >= 0 else { throw ValidationError("--check-every must be 0 or more") }
         guard logInterval >= 0.1, logInterval <= 3600 else { throw ValidationError("--log-interval must be in [0.1, 3600] seconds") }
@@ -177,9 +183,13 @@ struct Load: AsyncParsableCommand {
             note("warning: debug build; the generator's own cost is far higher (swift build -c release --product rewrap-bench)")
         }
         do {
-            // KAS keys: the files given, else the first target's PublicKey RPC (a fleet shares keys).
+            // KAS keys: the files given, else the first target's PublicKey RPC (a fleet shares keys);
+            // none for a replay, whose KAOs are already wrapped.
             var kasKeys: [TDFWriter.KASPublicKey] = []
-            if kasPublic.isEmpty {
+            let replayed = try replay.map(Self.manifests(in:))
+            if let replayed {
+                note("replaying \(replayed.count) .tdf file(s), \(replayed.reduce(0) { $0 + $1.manifest.keyAccess.count }) KAO(s)")
+            } else if kasPublic.isEmpty {
                 let list = try parseList(algorithms, option: "--algorithms", command: "load") { KeyAlgorithm($0) }
                 for algorithm in list { kasKeys.append(try await KASPublicKeys.fetch(target: targets[0], algorithm: algorithm, http: http)) }
             } else {
@@ -188,7 +198,7 @@ struct Load: AsyncParsableCommand {
                     kasKeys.append(try KASPublicKeys.load(kid: parts[0], file: parts[1]))
                 }
             }
-            note("KAS keys: " + kasKeys.map { "\($0.kid) (\($0.key.algorithm))" }.joined(separator: ", "))
+            if replayed == nil { note("KAS keys: " + kasKeys.map { "\($0.kid) (\($0.key.algorithm))" }.joined(separator: ", ")) }
 
             let authentication: LoadAuthentication
             var endpoint: TokenEndpoint?
@@ -212,7 +222,8 @@ struct Load: AsyncParsableCommand {
             var simulated: [SimulatedClient] = []
             for _ in 0..<clients {
                 let key = try PrivateKey.generate(clientAlgorithm)
-                let workload = try Workload.mixed(kas: kasKeys, clientKey: key, batch: batch, badFraction: badFraction)
+                let workload = try replayed.map { try Workload.replay($0, clientKey: key, batch: batch) }
+                    ?? Workload.mixed(kas: kasKeys, clientKey: key, batch: batch, badFraction: badFraction)
                 simulated.append(try SimulatedClient(workload: workload, dpopKey: try PrivateKey.generate(.ec(.p256)),
                                                      authentication: authentication, targets: targets.count))
             }
@@ -283,10 +294,26 @@ struct Load: AsyncParsableCommand {
         LoadReport.Settings(
             targets: targets.map(\.description), rate: rate, endRate: endRate ?? rate, durationSeconds: duration,
             process: poisson ? "poisson(seed \(seed))" : "constant", segment: segment.description,
-            maxInFlight: maxInFlight, threads: threads, batch: batch, algorithms: kasKeys.map { $0.key.algorithm.description },
+            maxInFlight: maxInFlight, threads: threads, batch: batch,
+            algorithms: replay == nil ? kasKeys.map { $0.key.algorithm.description } : ["replay"],
             clientAlgorithm: clientKey, clients: clients, badFraction: badFraction, encoding: encoding, gzip: !noGzip,
             protocol: http2 ? (targets.allSatisfy(\.tls) ? "h2" : targets.contains(where: \.tls) ? "h2/h2c" : "h2c") : "http/1.1",
             authentication: noAuth ? "none" : tokenFile != nil ? "bearer" : "dpop", checkEvery: checkEvery, timeoutSeconds: timeout)
+    }
+
+    /// The manifests of the .tdf files in `folder` (at most 100,000 files).
+    static func manifests(in folder: String) throws -> [(name: String, manifest: TDFManifest)] {
+        let urls: [URL]
+        do { urls = try TDFArchive.files(in: URL(fileURLWithPath: (folder as NSString).expandingTildeInPath)) } catch {
+            throw LoadError("--replay \(folder): \(error)")
+        }
+        guard !urls.isEmpty else { throw LoadError("--replay \(folder): no .tdf file") }
+        guard urls.count <= 100_000 else { throw LoadError("--replay \(folder): more than 100,000 .tdf files") }
+        return try urls.map { url in
+            do { return (url.lastPathComponent, try TDFArchive.readManifest(try Data(contentsOf: url))) } catch {
+                throw LoadError("\(url.path): \(error)")
+            }
+        }
     }
 
     static var machine: String {

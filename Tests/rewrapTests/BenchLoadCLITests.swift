@@ -99,5 +99,27 @@ import Testing
                                                           "--duration", "0.5", "--progress", "0"], timeout: .seconds(120))
         #expect(untrusted.status == 2, "\(untrusted.stdout)\n\(untrusted.stderr)")
     }
+
+    /// --replay: the KAOs of .tdf files `rewrap make-tdf` wrote to the KAS's keys, each answer's
+    /// DEK checked against its file's root signature.
+    @Test func loadReplaysTDFFiles() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.bench.path), "rewrap-bench is built beside the tests")
+        let box = try ChildSandbox(environment: [:])
+        try ServeCLITests.generateKeys(box)
+        let made = try box.run(["make-tdf", "--kas-public", "kas/e1-public.pem", "--kid", "e1", "--count", "6", "--out", "tdfs"])
+        #expect(made.status == 0, "\(made.stderr)")
+        let server = try box.start(["serve", "--keyring", "kas/keyring.yaml", "--port", "0", "--insecure-no-auth", "--log-level", "warning"])
+        defer { server.kill() }
+        let port = try #require(server.waitForPort(), "serve printed its port: \(server.stdout.text) \(server.stderr.text)")
+        let run = try ChildProcess.run(Self.bench, ["load", "--url", "http://127.0.0.1:\(port)", "--no-auth", "--replay", box.path("tdfs"),
+                                                    "--batch", "2", "--clients", "1", "--rate", "20", "--duration", "0.5", "--progress", "0",
+                                                    "--threshold", "error_rate<=0"], timeout: .seconds(120))
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stderr.contains("replaying 6 .tdf file(s), 6 KAO(s)"), "\(run.stderr)")
+        #expect(run.stdout.contains("20 KAOs, 20 opened to their DEK"), "\(run.stdout)")
+        let bad = try ChildProcess.run(Self.bench, ["load", "--url", "http://127.0.0.1:\(port)", "--no-auth", "--replay", box.path("none")],
+                                       timeout: .seconds(60))
+        #expect(bad.status == 2 && bad.stderr.contains("--replay"), "\(bad.stderr)")
+    }
 }
 
