@@ -14,23 +14,7 @@ quota=${QUOTA:-300}
 swift build -c release --product rewrap
 swift build -c release --product rewrap-bench
 bin=$(swift build -c release --show-bin-path)
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port_of() {
-  for _ in $(seq 1 300); do
-    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$1" 2>/dev/null | head -1 | sed 's/.*://')
-    if [ -n "$port" ]; then echo "$port"; return 0; fi
-    sleep 0.1
-  done
-  echo "no port in $1: $(cat "$1")" >&2
-  return 1
-}
+source scripts/lib/children.sh
 out=$(cd "$OLDPWD" 2>/dev/null && pwd || pwd)
 cd "$work"
 export AWS_ACCESS_KEY_ID=AKIDLOADTEST AWS_SECRET_ACCESS_KEY=load-test-secret REWRAP_ROOT_KEY=$(openssl rand -hex 32)

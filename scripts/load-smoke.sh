@@ -10,23 +10,7 @@ cd "$(dirname "$0")/.."
 swift build -c release --product rewrap
 swift build -c release --product rewrap-bench
 bin=$(swift build -c release --show-bin-path)
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-port_of() {  # the port a child printed in "listening on http://127.0.0.1:PORT"
-  for _ in $(seq 1 300); do
-    port=$(grep -o 'listening on http://127.0.0.1:[0-9]*' "$1" 2>/dev/null | head -1 | sed 's/.*://')
-    if [ -n "$port" ]; then echo "$port"; return 0; fi
-    sleep 0.1
-  done
-  echo "no port in $1: $(cat "$1")" >&2
-  return 1
-}
+source scripts/lib/children.sh
 cd "$work"
 "$bin/rewrap" keys generate --alg ec:secp256r1 --kid e1 --out kas >/dev/null
 "$bin/rewrap" keys generate --alg rsa:2048 --kid r1 --out kas >/dev/null

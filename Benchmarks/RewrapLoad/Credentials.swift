@@ -38,14 +38,7 @@ package struct TokenEndpoint: Sendable {
         var base = issuer
         while base.hasSuffix("/") { base.removeLast() }
         let request = HTTPClientRequest(url: base + "/.well-known/openid-configuration")
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await http.execute(request, timeout: .seconds(15))
-            body = try await response.body.collect(upTo: 1 << 20)
-        } catch {
-            throw LoadError("\(base)/.well-known/openid-configuration: \(error)")
-        }
+        let (response, body) = try await http.fetch(request, timeout: .seconds(15), what: "\(base)/.well-known/openid-configuration")
         struct Discovery: Decodable { var token_endpoint: String }
         guard response.status == .ok, let discovery = try? JSONDecoder().decode(Discovery.self, from: Data(body.readableBytesView)) else {
             throw LoadError("\(base)/.well-known/openid-configuration answered \(response.status.code) without a token_endpoint")
@@ -62,14 +55,7 @@ package struct TokenEndpoint: Sendable {
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "DPoP", value: try proofs.proof(method: "POST", url: url, issuedAt: SystemAuthClock().now()))
         request.body = .bytes(ByteBuffer(string: "grant_type=client_credentials"))
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await http.execute(request, timeout: .seconds(30))
-            body = try await response.body.collect(upTo: 1 << 20)
-        } catch {
-            throw LoadError("the token endpoint \(url): \(error)")
-        }
+        let (response, body) = try await http.fetch(request, timeout: .seconds(30), what: "the token endpoint \(url)")
         struct Issued: Decodable {
             var access_token: String
             var token_type: String
@@ -181,4 +167,17 @@ package final class TokenRefresher: Sendable {
 package struct LoadError: Error, CustomStringConvertible {
     package let description: String
     package init(_ description: String) { self.description = description }
+}
+
+extension HTTPClient {
+    /// One set-up call (discovery, token, PublicKey) and its body (≤ 1 MiB); a transport failure
+    /// is a `LoadError` naming `what`.
+    func fetch(_ request: HTTPClientRequest, timeout: TimeAmount, what: String) async throws(LoadError) -> (HTTPClientResponse, ByteBuffer) {
+        do {
+            let response = try await execute(request, timeout: timeout)
+            return (response, try await response.body.collect(upTo: 1 << 20))
+        } catch {
+            throw LoadError("\(what): \(error)")
+        }
+    }
 }

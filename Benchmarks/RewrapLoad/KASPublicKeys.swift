@@ -14,14 +14,7 @@ package enum KASPublicKeys {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Connect-Protocol-Version", value: "1")
         request.body = .bytes(ByteBuffer(string: #"{"algorithm":"\#(algorithm)","v":"2"}"#))
-        let response: HTTPClientResponse
-        let body: ByteBuffer
-        do {
-            response = try await http.execute(request, timeout: .seconds(15))
-            body = try await response.body.collect(upTo: 1 << 20)
-        } catch {
-            throw LoadError("PublicKey for \(algorithm) at \(url): \(error)")
-        }
+        let (response, body) = try await http.fetch(request, timeout: .seconds(15), what: "PublicKey for \(algorithm) at \(url)")
         struct Answer: Decodable { var publicKey: String; var kid: String? }
         guard response.status == .ok, let answer = try? JSONDecoder().decode(Answer.self, from: Data(body.readableBytesView)) else {
             throw LoadError("PublicKey for \(algorithm) at \(url) answered \(response.status.code): \(String(buffer: body).prefix(300))")
