@@ -72,6 +72,7 @@ struct Load: AsyncParsableCommand {
                                valueName: "folder"))
     var replay: String?
     @Option(help: "KAOs per request.") var batch = 1
+    @Option(help: "Policies (TDFs) per request, the KAOs spread over them (at most --batch).") var policies = 1
     @Option(help: "Distinct simulated clients (each its own rewrap and DPoP key, and token).") var clients = 4
     @Option(help: "The clients' rewrap key: ec:secp256r1, or rsa:2048 (the Go SDK's default; checking its answers costs an RSA decrypt per KAO).") var clientKey = "ec:secp256r1"
     @Option(help: "Share of KAOs that are bad (tampered binding, unknown kid); they must be refused.") var badFraction = 0.0
@@ -129,6 +130,7 @@ struct Load: AsyncParsableCommand {
         guard threads.map({ (1...256).contains($0) }) ?? true else { throw ValidationError("--threads must be in 1…256") }
         guard timeout > 0, timeout <= 600 else { throw ValidationError("--timeout must be in (0, 600] seconds") }
         guard (1...1000).contains(batch) else { throw ValidationError("--batch must be in 1…1000") }
+        guard (1...batch).contains(policies) else { throw ValidationError("--policies must be in 1…--batch") }
         guard (1...10_000).contains(clients) else { throw ValidationError("--clients must be in 1…10000") }
         guard (0...1).contains(badFraction) else { throw ValidationError("--bad-fraction must be in 0…1") }
         guard replay == nil || (badFraction == 0 && kasPublic.isEmpty) else {
@@ -223,7 +225,7 @@ struct Load: AsyncParsableCommand {
             for _ in 0..<clients {
                 let key = try PrivateKey.generate(clientAlgorithm)
                 let workload = try replayed.map { try Workload.replay($0, clientKey: key, batch: batch) }
-                    ?? Workload.mixed(kas: kasKeys, clientKey: key, batch: batch, badFraction: badFraction)
+                    ?? Workload.mixed(kas: kasKeys, clientKey: key, batch: batch, badFraction: badFraction, policies: policies)
                 simulated.append(try SimulatedClient(workload: workload, dpopKey: try PrivateKey.generate(.ec(.p256)),
                                                      authentication: authentication, targets: targets.count))
             }

@@ -56,27 +56,34 @@ package struct Workload: Sendable {
 
     /// KAOs spread round-robin over several KAS keys (kids and algorithms); `badFraction` of them are
     /// bad, alternately with a tampered policy binding and with a kid the KAS does not have.
+    /// `policies`: the request's KAOs spread over this many policies (TDFs), as a client rewrapping
+    /// several files at once sends them.
     package static func mixed(kas: [TDFWriter.KASPublicKey], clientKey: PrivateKey, batch: Int, badFraction: Double,
-                              variants: Int? = nil) throws -> Workload {
+                              policies: Int = 1, variants: Int? = nil) throws -> Workload {
         try generated(kind: "mixed", label: kas.count == 1 ? kas[0].key.algorithm.description : "mixed", kas: kas,
-                      clientKey: clientKey, batch: batch, badFraction: badFraction, variants: variants)
+                      clientKey: clientKey, batch: batch, badFraction: badFraction, policies: policies, variants: variants)
     }
 
     private static func generated(kind: String, label: String, kas keys: [TDFWriter.KASPublicKey], clientKey: PrivateKey,
-                                  batch: Int, badFraction: Double, variants: Int?) throws -> Workload {
+                                  batch: Int, badFraction: Double, policies: Int = 1, variants: Int?) throws -> Workload {
         let writer = TDFWriter()
         let clientPEM = try clientKey.publicKey.pem()
         var requests: [UnsignedRewrapRequest] = []
         var entries: [[Entry]] = []
         var bad = 0
+        let groups = max(1, min(policies, batch))
         for variant in 0..<(variants ?? Self.variants(batch: batch)) {
-            let policy = TDFWriter.policyBase64()
-            var kaos: [KeyAccess] = []
+            // One policy body per group; KAO i belongs to group i mod groups, as "policy" (one
+            // group, the single-TDF request) or "policy-g".
+            let bodies = (0..<groups).map { _ in TDFWriter.policyBase64() }
+            func policyID(_ group: Int) -> String { groups == 1 ? "policy" : "policy-\(group)" }
+            var kaos: [[KeyAccess]] = Array(repeating: [], count: groups)
             var expected: [Entry] = []
             for index in 0..<batch {
+                let group = index % groups
                 let dek = try TDFWriter.makeDEK()
                 let overall = variant * batch + index
-                var kao = try writer.keyAccess(dek: dek, policyBase64: policy, kas: keys[overall % keys.count])
+                var kao = try writer.keyAccess(dek: dek, policyBase64: bodies[group], kas: keys[overall % keys.count])
                 // Bad KAOs land evenly: KAO n is bad when floor((n + 1)·f) > floor(n·f).
                 let isBad = (Double(overall + 1) * badFraction).rounded(.down) > (Double(overall) * badFraction).rounded(.down)
                 if isBad {
@@ -87,12 +94,12 @@ package struct Workload: Sendable {
                     }
                     bad += 1
                 }
-                kaos.append(kao)
-                expected.append(Entry(policyID: "policy", kaoID: "kao-\(index)",
+                expected.append(Entry(policyID: policyID(group), kaoID: "kao-\(kaos[group].count)",
                                       expected: isBad ? .refused(error: badRequestError) : .dek(dek.copyBytes())))
+                kaos[group].append(kao)
             }
             requests.append(RewrapRequestBuilder.request(clientPublicKeyPEM: clientPEM,
-                                                         policies: [(id: "policy", body: policy, kaos: kaos)]))
+                                                         policies: (0..<groups).map { (id: policyID($0), body: bodies[$0], kaos: kaos[$0]) }))
             entries.append(expected)
         }
         return Workload(kind: kind, algorithmLabel: label, clientAlgorithm: clientKey.algorithm, batch: batch,

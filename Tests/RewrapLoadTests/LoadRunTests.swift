@@ -89,7 +89,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let pem = folder.appendingPathComponent("kas.pem")
         try PrivateKey.generate(.ec(.p256)).publicKey.pem().write(to: pem, atomically: true, encoding: .utf8)
-        let run = try ChildProcess.run(Self.bench, ["load", "--url", kas.url, "--no-auth", "--kas-public", "k1=\(pem.path)",
+        let run = try await ChildProcess.runOffPool(Self.bench, ["load", "--url", kas.url, "--no-auth", "--kas-public", "k1=\(pem.path)",
                                                     "--client-key", "rsa:2048", "--clients", "1", "--rate", "20", "--duration", "1",
                                                     "--threshold", "p99<10s", "--progress", "0"], timeout: .seconds(120))
         try await kas.stop()
@@ -109,7 +109,7 @@ import Testing
         let pem = folder.appendingPathComponent("kas.pem")
         try PrivateKey.generate(.ec(.p256)).publicKey.pem().write(to: pem, atomically: true, encoding: .utf8)
         let out = folder.appendingPathComponent("search.json")
-        let run = try ChildProcess.run(Self.bench, ["load", "--url", kas.url, "--no-auth", "--kas-public", "k1=\(pem.path)", "--clients", "1",
+        let run = try await ChildProcess.runOffPool(Self.bench, ["load", "--url", kas.url, "--no-auth", "--kas-public", "k1=\(pem.path)", "--clients", "1",
                                                     "--check-every", "0", "--find-max", "--rate", "25", "--max-rate", "100",
                                                     "--duration", "0.5", "--slo-p99", "2s", "--out", out.path], timeout: .seconds(120))
         try await kas.stop()
@@ -134,7 +134,7 @@ import Testing
         for segment in ["1/2", "2/2"] {
             let log = folder.appendingPathComponent("segment-\(segment.prefix(1)).hlog").path
             logs.append(log)
-            let run = try ChildProcess.run(Self.bench, ["load", "--url", kas.url, "--no-auth", "--kas-public", "k1=\(pem.path)", "--clients", "1",
+            let run = try await ChildProcess.runOffPool(Self.bench, ["load", "--url", kas.url, "--no-auth", "--kas-public", "k1=\(pem.path)", "--clients", "1",
                                                         "--check-every", "0", "--rate", "60", "--duration", "1.5", "--segment", segment,
                                                         "--histogram-log", log, "--log-interval", "0.5", "--progress", "0"],
                                            timeout: .seconds(120))
@@ -145,12 +145,12 @@ import Testing
         }
         try await kas.stop()
         #expect(kas.requests.load(ordering: .relaxed) == 90)
-        let merged = try ChildProcess.run(Self.bench, ["merge"] + logs + ["--threshold", "p99<10s"], timeout: .seconds(60))
+        let merged = try await ChildProcess.runOffPool(Self.bench, ["merge"] + logs + ["--threshold", "p99<10s"], timeout: .seconds(60))
         #expect(merged.status == 0, "\(merged.stdout) \(merged.stderr)")
         #expect(merged.stdout.contains("2 log(s), 90 requests"), "\(merged.stdout)")
-        let strict = try ChildProcess.run(Self.bench, ["merge"] + logs + ["--threshold", "p50<1us"], timeout: .seconds(60))
+        let strict = try await ChildProcess.runOffPool(Self.bench, ["merge"] + logs + ["--threshold", "p50<1us"], timeout: .seconds(60))
         #expect(strict.status == 1 && strict.stderr.contains("thresholds broken: p50<1us"), "\(strict.stderr)")
-        let missing = try ChildProcess.run(Self.bench, ["merge", folder.appendingPathComponent("none.hlog").path], timeout: .seconds(60))
+        let missing = try await ChildProcess.runOffPool(Self.bench, ["merge", folder.appendingPathComponent("none.hlog").path], timeout: .seconds(60))
         #expect(missing.status == 2, "\(missing.stderr)")
     }
 }

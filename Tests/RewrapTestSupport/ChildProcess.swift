@@ -26,6 +26,23 @@ public enum ChildProcess {
     /// raises SIGPIPE, which would end the whole test process; ignored, the write fails instead.
     private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
 
+    /// `run` on a thread of its own, for async tests: waiting for a child there would hold one of
+    /// Swift's cooperative threads (two on a 2-core machine) for the child's whole run, and two
+    /// such waits stall every other async test of the parallel suite — the KMS tests' timing
+    /// failed that way once the load generator's CLI tests joined it.
+    public static func runOffPool(
+        _ executable: URL, _ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil, in directory: URL? = nil,
+        timeout: Duration = .seconds(120)
+    ) async throws -> Run {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result {
+                    try run(executable, arguments, stdin: stdin, environment: environment, in: directory, timeout: timeout)
+                })
+            }
+        }
+    }
+
     public static func run(
         _ executable: URL, _ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil, in directory: URL? = nil,
         timeout: Duration = .seconds(120)

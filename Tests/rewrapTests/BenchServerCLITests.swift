@@ -9,12 +9,12 @@ import Testing
 @Suite struct BenchServerCLITests {
     static let bench = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("rewrap-bench")
 
-    @Test func serverPathRunsThroughTheBinaries() throws {
+    @Test func serverPathRunsThroughTheBinaries() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.bench.path), "rewrap-bench is built beside the tests")
         try #require(FileManager.default.isExecutableFile(atPath: KMSCLITests.executable.path), "rewrap is built beside the tests")
         let results = FileManager.default.temporaryDirectory.appendingPathComponent("bench-server-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: results) }
-        let run = try ChildProcess.run(Self.bench, ["server", "--quick", "--algorithms", "ec:secp256r1", "--batches", "1",
+        let run = try await ChildProcess.runOffPool(Self.bench, ["server", "--quick", "--algorithms", "ec:secp256r1", "--batches", "1",
                                                     "--duration", "0.3", "--warm-up", "0.1", "--uncached-requests", "20",
                                                     "--results-dir", results.path],
                                        timeout: .seconds(300))
@@ -37,7 +37,7 @@ import Testing
             for index in report.cases.indices { report.cases[index].serverMallocsPerRequest = .init([1]) }
             let baseline = results.appendingPathComponent("baseline-server.json")
             try report.encoded().write(to: baseline)
-            let gated = try ChildProcess.run(Self.bench, ["server", "--quick", "--algorithms", "ec:secp256r1", "--batches", "1",
+            let gated = try await ChildProcess.runOffPool(Self.bench, ["server", "--quick", "--algorithms", "ec:secp256r1", "--batches", "1",
                                                           "--tokens", "cached", "--duration", "0.2", "--warm-up", "0.1",
                                                           "--no-write", "--baseline", baseline.path], timeout: .seconds(300))
             #expect(gated.status == 1, "\(gated.stderr)")
@@ -46,7 +46,7 @@ import Testing
             print("BenchServerCLITests: libRewrapAllocationCounter.so is not built beside the tests; the malloc gate is not exercised")
         }
         // Its help teaches the path.
-        let help = try ChildProcess.run(Self.bench, ["help", "server"], timeout: .seconds(30))
+        let help = try await ChildProcess.runOffPool(Self.bench, ["help", "server"], timeout: .seconds(30))
         #expect(help.stdout.contains("--require-dpop") && help.stdout.contains("Examples:"))
     }
 }
