@@ -79,10 +79,13 @@ final class LoadLoop: @unchecked Sendable {
     }
 
     let tls: NIOSSLContext?
+    /// Per target, the strings each Rewrap carries (made once).
+    private let rewrap: [LoadTarget.RewrapStrings]
 
     init(loop: any EventLoop, plan: LoadPlan, index: Int, loops: Int, progress: LoadProgress, tls: NIOSSLContext?) {
         self.loop = loop
         self.tls = tls
+        rewrap = plan.targets.map(\.rewrapStrings)
         self.plan = plan
         self.index = index
         self.loops = loops
@@ -198,8 +201,7 @@ final class LoadLoop: @unchecked Sendable {
             pending.append(exchange)
             return
         }
-        let target = plan.targets[connection.target]
-        guard let (head, body) = request(for: exchange, target: target, targetIndex: connection.target) else {
+        guard let (head, body) = request(for: exchange, targetIndex: connection.target) else {
             release(connection)
             return
         }
@@ -215,7 +217,8 @@ final class LoadLoop: @unchecked Sendable {
 
     /// The request for `exchange`: a fresh SRT and DPoP proof, the body encoded and gzipped.
     /// nil (the exchange already failed) if signing failed.
-    private func request(for exchange: Exchange, target: LoadTarget, targetIndex: Int) -> (HTTPRequestHead, ByteBuffer)? {
+    private func request(for exchange: Exchange, targetIndex: Int) -> (HTTPRequestHead, ByteBuffer)? {
+        let target = rewrap[targetIndex]
         let client = plan.clients[exchange.arrival % plan.clients.count]
         let variant = (exchange.arrival / plan.clients.count) % client.srts.count
         let issuedAt = Int64(time(nil))
@@ -246,13 +249,13 @@ final class LoadLoop: @unchecked Sendable {
             if let token = client.token {
                 if let proofs = client.proofs {
                     headers.add(name: "Authorization", value: "DPoP " + token)
-                    headers.add(name: "DPoP", value: try proofs.proof(method: "POST", url: target.url(KASProcedure.rewrap), accessToken: token,
+                    headers.add(name: "DPoP", value: try proofs.proof(method: "POST", url: target.url, accessToken: token,
                                                                      nonce: client.nonce(target: targetIndex), issuedAt: issuedAt))
                 } else {
                     headers.add(name: "Authorization", value: "Bearer " + token)
                 }
             }
-            return (HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path(KASProcedure.rewrap), headers: headers), message)
+            return (HTTPRequestHead(version: .http1_1, method: .POST, uri: target.path, headers: headers), message)
         } catch {
             finish(exchange, failure: "signing failed", sample: "\(error)")
             return nil
@@ -263,7 +266,7 @@ final class LoadLoop: @unchecked Sendable {
     func answered(_ connection: Connection, head: HTTPResponseHead, body: ByteBuffer?) {
         guard var exchange = connection.exchange else { return }
         connection.exchange = nil
-        result.answersByVersion["HTTP/\(head.version.major).\(head.version.minor)", default: 0] += 1
+        result.answersByVersion[Self.versionName(head.version), default: 0] += 1
         let client = plan.clients[exchange.arrival % plan.clients.count]
         if let nonce = head.headers.first(name: "DPoP-Nonce") { client.setNonce(nonce, target: connection.target) }
         // RFC 9449 §8: a server that wants a nonce answers 401 use_dpop_nonce with one; the
@@ -295,6 +298,15 @@ final class LoadLoop: @unchecked Sendable {
             release(connection)
         } else {
             connection.channel?.close(promise: nil)
+        }
+    }
+
+    /// The name an answer's HTTP version is counted under (no string built per answer).
+    private static func versionName(_ version: HTTPVersion) -> String {
+        switch (version.major, version.minor) {
+        case (1, 1): "HTTP/1.1"
+        case (2, 0): "HTTP/2.0"
+        default: "HTTP/\(version.major).\(version.minor)"
         }
     }
 

@@ -54,6 +54,18 @@ package struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
 
     package func path(_ procedure: String) -> String { prefix + procedure }
 
+    /// What every Rewrap to this target carries, built once rather than per request: the Host
+    /// header, the request path and the DPoP `htu`.
+    package struct RewrapStrings: Sendable {
+        package let authority: String
+        package let path: String
+        package let url: String
+    }
+
+    package var rewrapStrings: RewrapStrings {
+        RewrapStrings(authority: authority, path: path(KASProcedure.rewrap), url: url(KASProcedure.rewrap))
+    }
+
     /// The absolute URL of a procedure: what a DPoP proof's `htu` names.
     package func url(_ procedure: String) -> String { "\(scheme)://\(authority)\(path(procedure))" }
 
